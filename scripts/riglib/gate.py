@@ -1,0 +1,242 @@
+"""The splat gate: judge a UML console log, not just KUnit's verdicts.
+
+kunit.py reports "ok" for a test that triggered a lockdep report or a
+WARN_ON, and lockdep switches itself off for the rest of the boot after its
+first report. The gate reads the whole console log and fails on:
+
+  - any kernel splat (see MARKERS), named with the test that was running;
+  - an expected splat (configs/expected-splats.ini) that did not fire
+    although its test ran;
+  - zero tests executed;
+  - a KTAP stream that stops before its plan is complete (crash, hang);
+  - a timeout, reported by the caller.
+
+Which test was running when a line was printed: KTAP prints a test's result
+after the test, so it is the next result line at the depth of the
+innermost open "# Subtest:" header.
+"""
+
+import configparser
+import os
+import re
+
+from .util import REPO, RigError
+
+EXPECTED_INI = os.path.join(REPO, 'configs', 'expected-splats.ini')
+
+# (kind, pattern) in priority order: the first match names a line's kind.
+MARKERS = [(kind, re.compile(pat)) for kind, pat in [
+    ('kasan', r'BUG: KASAN: '),
+    ('kfence', r'BUG: KFENCE: '),
+    ('ubsan', r'UBSAN: '),
+    ('lockdep', r'WARNING: (possible circular locking dependency|possible recursive '
+                r'locking|inconsistent lock state|bad unlock balance|held lock '
+                r'freed|lock held when returning|possible irq lock inversion|'
+                r'suspicious RCU usage|.*lock.*detected)'),
+    ('lockdep', r'INFO: (trying to register non-static key|possible irq lock '
+                r'inversion|inconsistent lock state)'),
+    ('lockdep-off', r'turning off the locking correctness validator|'
+                    r'Disabling lock debugging due to kernel taint'),
+    ('atomic-sleep', r'BUG: (sleeping function called from invalid context|'
+                     r'scheduling while atomic|workqueue leaked lock)'),
+    ('soft-lockup', r'BUG: soft lockup'),
+    ('hung-task', r'INFO: task \S+ blocked for more than \d+ seconds'),
+    ('rcu-stall', r'rcu: INFO: \S+ (self-)?detected stall|detected stalls on CPUs'),
+    ('debugobjects', r'ODEBUG: '),
+    ('kmemleak', r'kmemleak: \d+ new suspected memory leak'),
+    ('oops', r'Oops: |general protection fault|kernel BUG at '),
+    ('panic', r'Kernel panic - not syncing'),
+    ('bug', r'BUG: '),
+    ('warning', r'WARNING: '),
+]]
+
+# A marker this close after a splat's first line, with no KTAP result in
+# between, belongs to the same report (a WARN's "Disabling lock debugging",
+# lockdep's "turning off ..." after an INFO).
+REPORT_SPAN = 80
+CONTEXT_LINES = 8
+
+PREFIX = re.compile(r'^\[\s*\d+\.\d+\]\s?')
+RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)\s*(?:- )?([^#]*?)\s*(?:#\s*(\S+)(.*))?$')
+SUBTEST = re.compile(r'^(\s*)# Subtest: (\S+)')
+PLAN = re.compile(r'^(\s*)1\.\.(\d+)\s*$')
+
+
+def strip_prefix(line):
+    return PREFIX.sub('', line.rstrip('\n'))
+
+
+class Splat:
+    def __init__(self, kind, lineno, lines, test):
+        self.kind = kind
+        self.lineno = lineno      # 1-based line of the first marker
+        self.lines = lines        # first lines of the report
+        self.test = test          # test running when it fired
+        self.also = []            # kinds of later markers of the same report
+
+    def to_json(self):
+        return {'kind': self.kind, 'line': self.lineno, 'test': self.test,
+                'also': self.also, 'first_lines': self.lines}
+
+
+class Verdict:
+    """Everything the gate found in one console log."""
+
+    def __init__(self):
+        self.tests = []           # (name, status) with status pass/fail/skip
+        self.splats = []          # unexpected splats
+        self.expected = []        # expected splats that fired
+        self.failures = []        # one line per reason the run fails
+        self.complete = False
+
+    def count(self, status):
+        return sum(1 for _, s in self.tests if s == status)
+
+    @property
+    def passed(self):
+        return not self.failures
+
+
+def classify(line):
+    for kind, pat in MARKERS:
+        if pat.search(line):
+            return kind
+    return None
+
+
+class _Ktap:
+    """Test structure of the log: result lines and the open Subtest stack."""
+
+    def __init__(self, lines):
+        self.results = []         # leaf tests: (index, indent, full name, status)
+        self.closing = []         # results of suites/parameterized tests: (index, indent)
+        self.open_at = []         # per line: tuple of (indent, name) open
+        self.top_plan = None
+        self.top_results = 0
+        stack = []
+        started = False
+        for i, line in enumerate(lines):
+            self.open_at.append(tuple(stack))
+            if not started:
+                started = line.strip() in ('KTAP version 1', 'TAP version 14')
+                if not started:
+                    continue
+            m = SUBTEST.match(line)
+            if m:
+                stack.append((len(m.group(1)), m.group(2)))
+                continue
+            m = PLAN.match(line)
+            if m and len(m.group(1)) == 0 and self.top_plan is None:
+                self.top_plan = int(m.group(2))
+                continue
+            m = RESULT.match(line)
+            if not m:
+                continue
+            indent = len(m.group(1))
+            if indent == 0:
+                self.top_results += 1
+            if stack and stack[-1][0] > indent:
+                stack.pop()       # a suite's or parameterized test's own result
+                self.closing.append((i, indent))
+                continue
+            directive = (m.group(5) or '').upper()
+            if directive == 'SKIP':
+                status = 'skip'
+            elif m.group(2) == 'ok':
+                status = 'pass'
+            else:
+                status = 'fail'
+            name = '.'.join([n for _, n in stack] + [m.group(4)])
+            self.results.append((i, indent, name, status))
+
+    def running_at(self, index):
+        """Name of the test running when line @index was printed."""
+        stack = self.open_at[index] if index < len(self.open_at) else ()
+        if not stack:
+            if not self.results or index < self.results[0][0]:
+                return 'boot'
+            return 'shutdown' if index > self.results[-1][0] else 'between suites'
+        depth = stack[-1][0]
+        prefix = '.'.join(n for _, n in stack)
+        end = next((i for i, indent in self.closing if i > index and indent < depth), None)
+        for i, indent, name, _ in self.results:
+            if end is not None and i > end:
+                break
+            if i > index and indent == depth and name.startswith(prefix + '.'):
+                return name
+        if end is not None:
+            return f'{prefix} (suite init or exit)'
+        return f'{prefix} (crashed before its result was printed)'
+
+
+def load_expected(path=EXPECTED_INI):
+    """Expected splats: [suite.test] sections with kind and match regex."""
+    parser = configparser.ConfigParser(interpolation=None)
+    if not os.path.isfile(path):
+        return []
+    try:
+        parser.read(path)
+        return [(test, parser[test]['kind'], re.compile(parser[test]['match']))
+                for test in parser.sections()]
+    except (KeyError, re.error, configparser.Error) as err:
+        raise RigError(f'{path}: {err}') from err
+
+
+def judge(text, expected=None, timed_out=False):
+    """Judge the console log @text; return a Verdict."""
+    if expected is None:
+        expected = load_expected()
+    lines = [strip_prefix(ln) for ln in text.splitlines()]
+    ktap = _Ktap(lines)
+    verdict = Verdict()
+    verdict.tests = [(name, status) for _, _, name, status in ktap.results]
+
+    result_lines = {i for i, _, _, _ in ktap.results}
+    splats = []
+    for i, line in enumerate(lines):
+        kind = classify(line)
+        if not kind:
+            continue
+        last = splats[-1] if splats else None
+        if last and i - (last.lineno - 1) <= REPORT_SPAN and \
+           not any(last.lineno - 1 < r < i for r in result_lines):
+            last.also.append(kind)
+            continue
+        context = [ln for ln in lines[i:i + CONTEXT_LINES * 2] if ln.strip()][:CONTEXT_LINES]
+        splats.append(Splat(kind, i + 1, context, ktap.running_at(i)))
+
+    ran = {name for name, _ in verdict.tests}
+    fired = set()
+    for splat in splats:
+        match = next((e for e in expected if e[0] == splat.test and e[1] == splat.kind
+                      and e[2].search(splat.lines[0])), None)
+        if match:
+            fired.add(match[0])
+            verdict.expected.append(splat)
+        else:
+            verdict.splats.append(splat)
+    for splat in verdict.splats:
+        verdict.failures.append(f'{splat.kind} splat in {splat.test} '
+                                f'(console line {splat.lineno}): {splat.lines[0]}')
+    for test, kind, pat in expected:
+        if test in ran and test not in fired:
+            verdict.failures.append(f'expected {kind} splat in {test} did not fire '
+                                    f'(/{pat.pattern}/)')
+
+    verdict.complete = ktap.top_plan is not None and ktap.top_results >= ktap.top_plan
+    if timed_out:
+        verdict.failures.append('timeout: the kernel did not finish in time')
+    elif ktap.top_plan is None:
+        verdict.failures.append('no KTAP output: the kernel crashed or went silent '
+                                'before the tests started')
+    elif not verdict.complete:
+        last = verdict.tests[-1][0] if verdict.tests else 'none'
+        verdict.failures.append(
+            f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
+            f'suites reported; last test result: {last}')
+    if verdict.count('pass') + verdict.count('fail') == 0:
+        verdict.failures.append('zero tests ran')
+    for name, status in verdict.tests:
+        if status == 'fail':
+            verdict.failures.append(f'test failed: {name}')
+    return verdict

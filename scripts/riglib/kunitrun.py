@@ -1,0 +1,163 @@
+"""One profile run: kunit.py build and exec, then the splat gate."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+
+from . import gate, report
+from .util import RigError, cache_dir, info, results_dir
+
+BUILD_TIMEOUT = 3600
+# kunit.py's own --timeout kills the kernel; this margin covers its start-up
+# and parsing, after which the runner kills kunit.py itself.
+EXEC_MARGIN = 120
+
+
+def build_dir(base, profile):
+    return os.path.join(cache_dir(), 'build', base.key, profile.name)
+
+
+def _kunit_cmd(tree, verb, bdir, jobs):
+    cmd = ['python3', os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py'),
+           verb, '--arch=um', '--build_dir', bdir]
+    if verb == 'build':
+        cmd += ['--jobs', str(jobs), '--make_options', 'CC=ccache gcc']
+    return cmd
+
+
+def _env():
+    env = dict(os.environ)
+    env.setdefault('CCACHE_DIR', os.path.join(cache_dir(), 'ccache'))
+    return env
+
+
+def _logged(cmd, cwd, log, timeout):
+    """Run @cmd with its output in @log; return (returncode, timed_out)."""
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout), False
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+            return proc.returncode, True
+        except KeyboardInterrupt:
+            os.killpg(proc.pid, 9)
+            raise
+
+
+def _ktap(console):
+    """The KTAP lines of the console log."""
+    out, started = [], False
+    for raw in console.splitlines():
+        line = gate.strip_prefix(raw)
+        started = started or line.strip() in ('KTAP version 1', 'TAP version 14')
+        if started and re.match(r'^\s*(KTAP version|TAP version|\d+\.\.\d+|ok |not ok |#)',
+                                line):
+            out.append(line)
+    return '\n'.join(out) + '\n'
+
+
+def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
+                name=None, timeout=None):
+    """Build and run @profile; write results/<name>/ and return the summary.
+
+    @name defaults to the profile's name; @timeout to the profile's.
+    """
+    tree = base.tree
+    bdir = build_dir(base, profile)
+    name = name or profile.name
+    timeout = timeout or profile.timeout
+    rdir = os.path.join(results_dir(), name)
+    shutil.rmtree(rdir, ignore_errors=True)
+    os.makedirs(rdir)
+    os.makedirs(bdir, exist_ok=True)
+    summary = {'profile': name, 'kernel_version': version,
+               'tree': tree, 'build_dir': bdir, 'status': 'fail',
+               'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
+               'expected_splats': [], 'failures': []}
+
+    info(f'[{name}] building ({profile.description})')
+    cmd = _kunit_cmd(tree, 'build', bdir, jobs)
+    for frag in profile.fragments:
+        cmd += ['--kunitconfig', frag]
+    t0 = time.monotonic()
+    rc, timed_out = _logged(cmd, tree, os.path.join(rdir, 'build.log'), BUILD_TIMEOUT)
+    summary['build_seconds'] = round(time.monotonic() - t0, 1)
+    summary['config_hash'] = _config_hash(bdir)
+    if rc != 0 or timed_out:
+        summary['failures'].append(
+            'build timed out' if timed_out else
+            f'build failed: see {os.path.join(rdir, "build.log")}')
+        _tail(os.path.join(rdir, 'build.log'))
+        report.write(rdir, summary, None, '')
+        return summary
+
+    info(f'[{name}] running the tests (timeout {timeout} s)')
+    cmd = _kunit_cmd(tree, 'exec', bdir, jobs)
+    cmd += ['--timeout', str(timeout), '--json=' + os.path.join(rdir, 'kunit.json')]
+    for arg in list(profile.kernel_args) + list(kernel_args):
+        cmd += ['--kernel_args', arg]
+    if filter_glob:
+        cmd.append(filter_glob)
+    test_log = os.path.join(bdir, 'test.log')
+    if os.path.exists(test_log):
+        os.unlink(test_log)
+    t0 = time.monotonic()
+    rc, killed = _logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
+                         timeout + EXEC_MARGIN)
+    summary['run_seconds'] = round(time.monotonic() - t0, 1)
+    with open(os.path.join(rdir, 'kunit.log')) as f:
+        kunit_out = f.read()
+    timed_out = killed or 'timed out after' in kunit_out or \
+        summary['run_seconds'] >= timeout
+    try:
+        with open(test_log, errors='backslashreplace') as f:
+            console = f.read()
+    except OSError:
+        console = ''
+    with open(os.path.join(rdir, 'console.log'), 'w') as f:
+        f.write(console)
+    with open(os.path.join(rdir, 'ktap.txt'), 'w') as f:
+        f.write(_ktap(console))
+
+    verdict = gate.judge(console, timed_out=timed_out)
+    summary['tests'] = {'passed': verdict.count('pass'), 'failed': verdict.count('fail'),
+                        'skipped': verdict.count('skip')}
+    summary['splats'] = [s.to_json() for s in verdict.splats]
+    summary['expected_splats'] = [s.to_json() for s in verdict.expected]
+    summary['failures'] = verdict.failures
+    if timed_out:
+        summary['timeout'] = ('kunit.py --timeout' if not killed
+                              else 'runner killed kunit.py')
+    summary['status'] = 'pass' if verdict.passed else 'fail'
+    report.write(rdir, summary, verdict, console)
+    report.print_splats(name, verdict)
+    return summary
+
+
+def _config_hash(bdir):
+    try:
+        with open(os.path.join(bdir, '.config'), 'rb') as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def _tail(path, n=30):
+    try:
+        with open(path, errors='replace') as f:
+            lines = f.readlines()
+    except OSError:
+        return
+    print(''.join(lines[-n:]), end='')
+
+
+def check_kunit_py(tree):
+    path = os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py')
+    if not os.path.isfile(path):
+        raise RigError(f'{tree} has no tools/testing/kunit/kunit.py')

@@ -1,0 +1,50 @@
+"""Profiles are data: configs/profiles.ini names each one's fragments."""
+
+import configparser
+import os
+
+from .util import REPO, RigError
+
+PROFILES_INI = os.path.join(REPO, 'configs', 'profiles.ini')
+
+
+class Profile:
+    def __init__(self, name, section):
+        self.name = name
+        self.description = section.get('description', '')
+        self.fragments = [os.path.join(REPO, f) for f in section.get('fragments', '').split()]
+        if not self.fragments:
+            raise RigError(f'{PROFILES_INI}: profile {name} has no fragments')
+        for frag in self.fragments:
+            if not os.path.isfile(frag):
+                raise RigError(f'profile {name}: fragment {os.path.relpath(frag, REPO)} '
+                               'does not exist')
+        try:
+            self.timeout = section.getint('timeout', 900)
+        except ValueError as err:
+            raise RigError(f'{PROFILES_INI}: profile {name}: bad timeout') from err
+        self.kernel_args = section.get('kernel_args', '').split()
+        self.default = section.getboolean('default', False)
+        self.test = section.getboolean('test', False)
+
+
+def load():
+    parser = configparser.ConfigParser()
+    try:
+        with open(PROFILES_INI) as f:
+            parser.read_file(f)
+    except (OSError, configparser.Error) as err:
+        raise RigError(f'cannot read {PROFILES_INI}: {err}') from err
+    return {name: Profile(name, parser[name]) for name in parser.sections()}
+
+
+def select(names):
+    """The named profiles, or the default ones; unknown names are an error."""
+    profiles = load()
+    if not names:
+        return [p for p in profiles.values() if p.default]
+    unknown = [n for n in names if n not in profiles]
+    if unknown:
+        raise RigError(f'unknown profile {", ".join(unknown)}; known: '
+                       + ', '.join(profiles))
+    return [profiles[n] for n in names]

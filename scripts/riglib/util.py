@@ -1,0 +1,51 @@
+"""Small helpers shared by the rig's commands: paths, errors, subprocesses."""
+
+import os
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class RigError(Exception):
+    """An error the user can act on; printed without a traceback."""
+
+
+def cache_dir():
+    """The rig's cache: kernel trees, build directories and ccache."""
+    path = os.environ.get('RIG_CACHE') or os.path.join(
+        os.path.expanduser('~'), '.cache', 'two-pass-rig')
+    return os.path.abspath(path)
+
+
+def results_dir():
+    return os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
+
+
+def info(msg):
+    print(f'rig: {msg}', flush=True)
+
+
+def run(cmd, cwd=None, check=True, capture=False, env=None, timeout=None):
+    """Run @cmd; on failure raise RigError naming the command."""
+    try:
+        res = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, text=True,
+                             stdout=subprocess.PIPE if capture else None,
+                             stderr=subprocess.PIPE if capture else None)
+    except FileNotFoundError as err:
+        raise RigError(f'cannot run {cmd[0]}: {err.strerror}') from err
+    if check and res.returncode != 0:
+        detail = (res.stderr or '').strip() if capture else ''
+        raise RigError(f'command failed ({res.returncode}): {" ".join(cmd)}'
+                       + (f'\n{detail}' if detail else ''))
+    return res
+
+
+def git(tree, *args, check=True):
+    """Run git in @tree and return its stdout, stripped."""
+    return run(['git', '-C', tree, *args], check=check, capture=True).stdout.strip()
+
+
+def die(msg, code=1):
+    print(f'rig: error: {msg}', file=sys.stderr, flush=True)
+    sys.exit(code)

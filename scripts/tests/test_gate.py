@@ -1,0 +1,161 @@
+"""The splat gate over recorded console logs.
+
+logs/clean.log is the console of a real debug-profile run of the core suite.
+logs/splats/*.txt are kernel reports in the formats 6.12 prints; each test
+splices one into the clean log inside a chosen test, so the gate must both
+fail the run and name that test.
+"""
+
+import os
+import re
+import unittest
+
+from riglib import gate
+
+LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs')
+SUITE = 'mmu_interval_two_pass'
+RULE9 = f'{SUITE}.tp_test_start_without_finish_rejected'
+
+
+def read(name):
+    with open(os.path.join(LOGS, name)) as f:
+        return f.read()
+
+
+def splice(log, snippet, before_result_of):
+    """Insert @snippet right before the KTAP result line of test @before_result_of."""
+    lines = log.splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if re.match(rf'^\s+(not )?ok \d+ {re.escape(before_result_of)}$', line.rstrip('\n')):
+            return ''.join(lines[:i]) + snippet + ''.join(lines[i:])
+    raise AssertionError(f'no result line for {before_result_of} in the log')
+
+
+def without_rule9_warning(log):
+    """The clean log minus the WARN that rule 9's test provokes on purpose."""
+    start = log.index('------------[ cut here ]------------')
+    end = log.index('---[ end trace', start)
+    end = log.index('\n', end) + 1
+    return log[:start] + log[end:]
+
+
+class CleanLog(unittest.TestCase):
+    def setUp(self):
+        self.log = read('clean.log')
+
+    def test_clean_log_passes(self):
+        v = gate.judge(self.log)
+        self.assertEqual(v.failures, [])
+        self.assertTrue(v.passed)
+        self.assertGreaterEqual(v.count('pass'), 12)
+        self.assertEqual(v.count('fail'), 0)
+        self.assertTrue(v.complete)
+
+    def test_expected_splat_is_accepted_only_in_its_test(self):
+        v = gate.judge(self.log)
+        self.assertEqual([s.test for s in v.expected], [RULE9])
+        self.assertEqual(v.splats, [])
+
+    def test_missing_expected_splat_fails(self):
+        v = gate.judge(without_rule9_warning(self.log))
+        self.assertFalse(v.passed)
+        self.assertIn('did not fire', ' '.join(v.failures))
+
+    def test_expected_splat_in_another_test_fails(self):
+        warn = read('splats/warning.txt')
+        log = splice(self.log, warn, 'tp_test_finish_order')
+        v = gate.judge(log)
+        self.assertFalse(v.passed)
+        self.assertEqual([(s.kind, s.test) for s in v.splats],
+                         [('warning', f'{SUITE}.tp_test_finish_order')])
+
+    def test_other_warning_in_the_expected_test_fails(self):
+        log = re.sub(r'at mm/mmu_notifier\.c:(\d+) __mmu_interval_notifier_insert',
+                     r'at mm/mmu_notifier.c:\1 mn_itree_release', self.log)
+        self.assertNotEqual(log, self.log)
+        v = gate.judge(log)
+        self.assertFalse(v.passed)
+        self.assertEqual([(s.kind, s.test) for s in v.splats], [('warning', RULE9)])
+
+    def test_timeout_fails(self):
+        v = gate.judge(self.log, timed_out=True)
+        self.assertFalse(v.passed)
+        self.assertIn('timeout', v.failures[0])
+
+    def test_failed_test_fails(self):
+        log = re.sub(r'(?m)^(\s+)ok (\d+) tp_test_finish_order$',
+                     r'\1not ok \2 tp_test_finish_order', self.log)
+        v = gate.judge(log)
+        self.assertFalse(v.passed)
+        self.assertIn(f'test failed: {SUITE}.tp_test_finish_order', v.failures)
+
+
+class Splats(unittest.TestCase):
+    """Each kind of report fails the run and is named with its test."""
+
+    CASES = [
+        ('lockdep-circular.txt', 'lockdep', 'tp_test_finish_null_on_entry'),
+        ('kasan-uaf.txt', 'kasan', 'tp_test_finish_order'),
+        ('ubsan.txt', 'ubsan', 'tp_test_single_pass_unchanged'),
+        ('warning.txt', 'warning', 'tp_test_nonblock_success'),
+        ('atomic-sleep.txt', 'atomic-sleep', 'tp_test_nonblock_eagain'),
+        ('hung-task.txt', 'hung-task', 'tp_test_racing_invalidations'),
+        ('rcu-stall.txt', 'rcu-stall', 'tp_test_release_walk'),
+        ('lockdep-off.txt', 'lockdep', 'tp_test_read_begin_waits_for_finish'),
+        ('debugobjects.txt', 'debugobjects', 'tp_test_remove_waits_for_finish'),
+        ('oops-panic.txt', 'panic', 'tp_test_finish_after_every_start'),
+    ]
+
+    def test_each_splat_fails_and_names_its_test(self):
+        clean = read('clean.log')
+        for snippet, kind, test in self.CASES:
+            with self.subTest(snippet=snippet):
+                v = gate.judge(splice(clean, read(f'splats/{snippet}'), test))
+                self.assertFalse(v.passed)
+                self.assertEqual(len(v.splats), 1, v.splats and v.splats[0].to_json())
+                self.assertEqual(v.splats[0].kind, kind)
+                self.assertEqual(v.splats[0].test, f'{SUITE}.{test}')
+                self.assertIn(v.failures[0].split(' splat')[0], kind)
+
+    def test_lockdep_turning_itself_off_is_reported(self):
+        v = gate.judge(splice(read('clean.log'), read('splats/lockdep-off.txt'),
+                              'tp_test_finish_order'))
+        self.assertIn('lockdep-off', v.splats[0].also)
+
+    def test_splat_at_boot_is_attributed_to_boot(self):
+        clean = read('clean.log')
+        i = clean.index('KTAP version 1')
+        v = gate.judge(clean[:i] + read('splats/warning.txt') + clean[i:])
+        self.assertFalse(v.passed)
+        self.assertEqual(v.splats[0].test, 'boot')
+
+
+class BrokenRuns(unittest.TestCase):
+    def test_zero_tests_fails(self):
+        v = gate.judge(read('zero-tests.log'))
+        self.assertFalse(v.passed)
+        self.assertIn('zero tests ran', v.failures)
+
+    def test_truncated_log_fails(self):
+        clean = read('clean.log')
+        cut = clean.index('ok 7 tp_test_racing_invalidations')
+        v = gate.judge(clean[:cut])
+        self.assertFalse(v.passed)
+        self.assertTrue(any('crashed or went silent' in f for f in v.failures), v.failures)
+
+    def test_crash_in_a_test_names_it(self):
+        clean = read('clean.log')
+        cut = clean.index('    ok 7 tp_test_racing_invalidations')
+        v = gate.judge(clean[:cut] + read('splats/oops-panic.txt'))
+        self.assertFalse(v.passed)
+        self.assertEqual(v.splats[0].kind, 'panic')
+        self.assertIn('crashed before its result', v.splats[0].test)
+
+    def test_empty_log_fails(self):
+        v = gate.judge('')
+        self.assertFalse(v.passed)
+        self.assertIn('no KTAP output', ' '.join(v.failures))
+
+
+if __name__ == '__main__':
+    unittest.main()

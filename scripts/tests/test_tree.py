@@ -1,0 +1,171 @@
+"""rig setup/export on a miniature kernel tree given with --kernel."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import unittest
+
+from riglib import tree
+from riglib.util import RigError
+
+NOTIFIER = ''.join(f'line {i}\n' for i in range(1, 40))
+
+
+def read(path):
+    with open(path) as f:
+        return f.read()
+
+
+def sh(cwd, *cmd):
+    return subprocess.run(cmd, cwd=cwd, check=True, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
+
+
+def make_patch(workdir, name, old, new, subject):
+    """A format-patch file turning mm/mmu_notifier.c from @old into @new."""
+    repo = os.path.join(workdir, 'patchrepo-' + name)
+    os.makedirs(os.path.join(repo, 'mm'))
+    sh(repo, 'git', 'init', '-q')
+    with open(os.path.join(repo, 'mm', 'mmu_notifier.c'), 'w') as f:
+        f.write(old)
+    sh(repo, 'git', 'add', '-A')
+    sh(repo, 'git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'base')
+    with open(os.path.join(repo, 'mm', 'mmu_notifier.c'), 'w') as f:
+        f.write(new)
+    sh(repo, 'git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', subject)
+    return sh(repo, 'git', 'format-patch', '-1', '--stdout')
+
+
+class MiniTree(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='rig-test-')
+        self.kernel = os.path.join(self.tmp, 'kernel')
+        for d in ('mm', 'lib'):
+            os.makedirs(os.path.join(self.kernel, d))
+        files = {'Makefile': 'VERSION = 6\nPATCHLEVEL = 12\nSUBLEVEL = 99\nEXTRAVERSION = -t\n',
+                 'mm/mmu_notifier.c': NOTIFIER, 'lib/Kconfig.debug': 'menu "x"\nendmenu\n',
+                 'lib/Makefile': 'obj-y += a.o\n', '.gitignore': '/*\n!/debian/\n'}
+        for path, text in files.items():
+            with open(os.path.join(self.kernel, path), 'w') as f:
+                f.write(text)
+        self.patches = os.path.join(self.tmp, 'patches')
+        os.makedirs(self.patches)
+        self.saved = (tree.PATCH_DIR, os.environ.get('RIG_CACHE'))
+        tree.PATCH_DIR = self.patches
+        os.environ['RIG_CACHE'] = os.path.join(self.tmp, 'cache')
+        self.write_series({'0001-a.patch': make_patch(
+            self.tmp, 'a', NOTIFIER, NOTIFIER.replace('line 5\n', 'line five\n'), 'a')})
+
+    def tearDown(self):
+        tree.PATCH_DIR = self.saved[0]
+        if self.saved[1] is None:
+            del os.environ['RIG_CACHE']
+        else:
+            os.environ['RIG_CACHE'] = self.saved[1]
+        shutil.rmtree(self.tmp)
+
+    def write_series(self, patches):
+        for name in os.listdir(self.patches):
+            os.unlink(os.path.join(self.patches, name))
+        for name, text in patches.items():
+            with open(os.path.join(self.patches, name), 'w') as f:
+                f.write(text)
+        with open(os.path.join(self.patches, 'series'), 'w') as f:
+            f.write(''.join(n + '\n' for n in patches))
+
+    def tree_file(self, base, path='mm/mmu_notifier.c'):
+        return read(os.path.join(base.tree, path))
+
+    def test_setup_applies_series_and_leaves_the_base_alone(self):
+        before = sh(self.tmp, 'find', 'kernel', '-type', 'f', '-newer', 'kernel/Makefile')
+        base = tree.setup(self.kernel, quiet=True)
+        self.assertIn('line five', self.tree_file(base))
+        self.assertNotIn('line five', read(os.path.join(self.kernel, 'mm/mmu_notifier.c')))
+        self.assertFalse(os.path.exists(os.path.join(self.kernel, '.git')))
+        self.assertEqual(before, sh(self.tmp, 'find', 'kernel', '-type', 'f', '-newer',
+                                    'kernel/Makefile'))
+        log = sh(base.tree, 'git', 'log', '--format=%s')
+        self.assertIn(tree.WIRING_SUBJECT, log)
+        self.assertIn('source "lib/two-pass-rig/Kconfig"', self.tree_file(base, 'lib/Kconfig.debug'))
+        self.assertTrue(os.path.islink(os.path.join(base.tree, 'lib/two-pass-rig/kunit')))
+        # Debian's "ignore everything" rule is gone, so new files show up.
+        self.assertNotIn('/*', self.tree_file(base, '.gitignore'))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+
+    def test_rerun_unchanged_is_a_fast_no_op(self):
+        base = tree.setup(self.kernel, quiet=True)
+        head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
+        t0 = time.monotonic()
+        tree.setup(self.kernel, quiet=True)
+        self.assertLess(time.monotonic() - t0, 5)
+        self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
+
+    def test_changed_patch_is_reapplied_from_pristine(self):
+        base = tree.setup(self.kernel, quiet=True)
+        self.write_series({'0001-b.patch': make_patch(
+            self.tmp, 'b', NOTIFIER, NOTIFIER.replace('line 9\n', 'line nine\n'), 'b')})
+        tree.setup(self.kernel, quiet=True)
+        text = self.tree_file(base)
+        self.assertIn('line nine', text)
+        self.assertNotIn('line five', text)
+
+    def test_uncommitted_edits_are_never_thrown_away(self):
+        base = tree.setup(self.kernel, quiet=True)
+        with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
+            f.write('my edit\n')
+        self.write_series({'0001-b.patch': make_patch(
+            self.tmp, 'b', NOTIFIER, NOTIFIER.replace('line 9\n', 'line nine\n'), 'b')})
+        with self.assertRaisesRegex(RigError, 'uncommitted edits'):
+            tree.setup(self.kernel, quiet=True)
+        self.assertIn('my edit', self.tree_file(base))
+
+    def test_patch_that_does_not_apply_names_patch_file_and_hunk(self):
+        base = tree.setup(self.kernel, quiet=True)
+        head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
+        other = NOTIFIER.replace('line 20\n', 'something else\n')
+        bad = make_patch(self.tmp, 'bad', other, other.replace('line 21\n', 'x\n'), 'bad')
+        self.write_series({'0001-bad.patch': bad})
+        with self.assertRaises(RigError) as err:
+            tree.setup(self.kernel, quiet=True)
+        msg = str(err.exception)
+        self.assertIn('0001-bad.patch', msg)
+        self.assertIn('mm/mmu_notifier.c', msg)
+        self.assertRegex(msg, r'hunk "@@ -\d+,\d+ \+\d+,\d+ @@')
+        # The cache is still usable: the old series is checked out, no am in progress.
+        self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
+        self.assertFalse(os.path.exists(os.path.join(base.tree, '.git', 'rebase-apply')))
+        self.assertIn('line five', self.tree_file(base))
+
+    def test_missing_series_entry_is_an_error(self):
+        with open(os.path.join(self.patches, 'series'), 'a') as f:
+            f.write('0002-missing.patch\n')
+        with self.assertRaisesRegex(RigError, '0002-missing.patch, which does not exist'):
+            tree.setup(self.kernel, quiet=True)
+
+    def test_not_a_kernel_tree_is_an_error(self):
+        with self.assertRaisesRegex(RigError, 'not a kernel source tree'):
+            tree.setup(self.tmp, quiet=True)
+
+    def test_export_writes_commits_without_the_wiring(self):
+        base = tree.setup(self.kernel, quiet=True)
+        with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
+            f.write('developer line\n')
+        sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'commit',
+           '-qam', 'mm: developer change')
+        tree.export(self.kernel)
+        with open(os.path.join(self.patches, 'series')) as f:
+            series = f.read().split()
+        self.assertEqual(len(series), 2)
+        self.assertTrue(series[1].startswith('0002-mm-developer-change'))
+        text = ''.join(read(os.path.join(self.patches, p)) for p in series)
+        self.assertNotIn('two-pass-rig', text)
+        # The exported series is what the tree holds: no re-apply.
+        head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
+        tree.setup(self.kernel, quiet=True)
+        self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
+
+
+if __name__ == '__main__':
+    unittest.main()
