@@ -594,9 +594,13 @@ static void tp_test_start_without_finish_rejected(struct kunit *test)
 	struct tp_fixture *f = tp_map(test);
 	struct mmu_interval_notifier sub = {};
 
-	KUNIT_EXPECT_EQ(test, mmu_interval_notifier_insert(&sub, f->mm, f->addr,
-							   f->len, &tp_start_only_ops),
-			-EINVAL);
+	int ret;
+
+	ret = mmu_interval_notifier_insert(&sub, f->mm, f->addr, f->len,
+					   &tp_start_only_ops);
+	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
+	if (!ret)	/* never leave the bad notifier on the mm */
+		mmu_interval_notifier_remove(&sub);
 }
 
 static int tp_init(struct kunit *test)

@@ -52,7 +52,8 @@ def _failed_tests(summary):
     return failed
 
 
-def run_mutants(base, profile, version, jobs):
+def run_mutants(base, profile, version, jobs, names=()):
+    """Run every mutant, or those in @names; 0 if all were caught."""
     tree = base.tree
     if git(tree, 'status', '--porcelain', '--', 'mm/mmu_notifier.c'):
         raise RigError(f'{tree}/mm/mmu_notifier.c has uncommitted edits; '
@@ -60,6 +61,13 @@ def run_mutants(base, profile, version, jobs):
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
     if not paths:
         raise RigError(f'no mutants in {MUTANT_DIR}')
+    if names:
+        known = {os.path.basename(p)[:-len('.patch')]: p for p in paths}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
+                           + ', '.join(known))
+        paths = [known[n] for n in names]
     rows = []
     for path in paths:
         name = os.path.basename(path)[:-len('.patch')]

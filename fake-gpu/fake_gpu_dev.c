@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fake-gpu devices: creation, counters and their debugfs files.
+ */
+#include <linux/debugfs.h>
+#include <linux/idr.h>
+#include <linux/seq_file.h>
+#include <linux/slab.h>
+
+#include "fake_gpu_internal.h"
+
+/* Orders first and second passes across all devices. */
+atomic64_t fake_gpu_pass_seq = ATOMIC64_INIT(0);
+
+#ifdef CONFIG_FAULT_INJECTION
+DECLARE_FAULT_ATTR(fake_gpu_finish_fail);
+EXPORT_SYMBOL_GPL(fake_gpu_finish_fail);
+#endif
+
+static DEFINE_IDA(fake_gpu_ida);
+static struct dentry *fake_gpu_debugfs_root;
+
+/**
+ * fake_gpu_dev_stats() - snapshot a device's counters
+ * @dev: the device
+ * @st: filled with the counters
+ */
+void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st)
+{
+#define FAKE_GPU_STAT(name) (st->name = atomic64_read(&dev->stats.name))
+	FAKE_GPU_STAT(inval_submitted);
+	FAKE_GPU_STAT(inval_completed);
+	FAKE_GPU_STAT(deferred_jobs);
+	FAKE_GPU_STAT(deferred_tlb);
+	FAKE_GPU_STAT(sync_busy);
+	FAKE_GPU_STAT(sync_idle);
+	FAKE_GPU_STAT(sync_no_finish);
+	FAKE_GPU_STAT(sync_no_fence);
+	FAKE_GPU_STAT(single_pass);
+	FAKE_GPU_STAT(nonblock_refused);
+	FAKE_GPU_STAT(finishes);
+	FAKE_GPU_STAT(gpu_faults);
+	FAKE_GPU_STAT(stale_detected);
+	FAKE_GPU_STAT(last_start_seq);
+	FAKE_GPU_STAT(last_finish_seq);
+#undef FAKE_GPU_STAT
+}
+EXPORT_SYMBOL_GPL(fake_gpu_dev_stats);
+
+static int fake_gpu_stats_show(struct seq_file *m, void *unused)
+{
+	struct fake_gpu_stats st;
+
+	fake_gpu_dev_stats(m->private, &st);
+	seq_printf(m, "inval_submitted %llu\ninval_completed %llu\n"
+		   "deferred_jobs %llu\ndeferred_tlb %llu\nsync_busy %llu\n"
+		   "sync_idle %llu\nsync_no_finish %llu\nsync_no_fence %llu\n"
+		   "single_pass %llu\nnonblock_refused %llu\nfinishes %llu\n"
+		   "gpu_faults %llu\nstale_detected %llu\n",
+		   st.inval_submitted, st.inval_completed, st.deferred_jobs,
+		   st.deferred_tlb, st.sync_busy, st.sync_idle,
+		   st.sync_no_finish, st.sync_no_fence, st.single_pass,
+		   st.nonblock_refused, st.finishes, st.gpu_faults,
+		   st.stale_detected);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(fake_gpu_stats);
+
+/**
+ * fake_gpu_dev_set_test_flags() - switch test-only misbehaviour on or off
+ * @dev: the device
+ * @flags: FAKE_GPU_TEST_* flags; 0 for normal operation
+ */
+void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags)
+{
+	WRITE_ONCE(dev->test_flags, flags);
+}
+EXPORT_SYMBOL_GPL(fake_gpu_dev_set_test_flags);
+
+static void fake_gpu_dev_destroy(struct fake_gpu_dev *dev)
+{
+	debugfs_remove_recursive(dev->debugfs);
+	/* Invalidations in flight hold fence references, not the device. */
+	destroy_workqueue(dev->wq);
+	ida_free(&fake_gpu_ida, dev->index);
+	kfree(dev);
+}
+
+static struct fake_gpu_dev *fake_gpu_dev_create(u32 latency_us, u32 jitter_us)
+{
+	struct fake_gpu_dev *dev;
+	char name[16];
+	int index;
+
+	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	if (!dev)
+		return ERR_PTR(-ENOMEM);
+	index = ida_alloc(&fake_gpu_ida, GFP_KERNEL);
+	if (index < 0) {
+		kfree(dev);
+		return ERR_PTR(index);
+	}
+	dev->index = index;
+	dev->latency_us = latency_us;
+	dev->jitter_us = jitter_us;
+	spin_lock_init(&dev->fence_lock);
+	spin_lock_init(&dev->tlb_lock);
+	dev->fence_context = dma_fence_context_alloc(1);
+	/* Ordered: one invalidation at a time per device. Reclaim may wait on it. */
+	dev->wq = alloc_ordered_workqueue("fake-gpu%d-tlb", WQ_MEM_RECLAIM, index);
+	if (!dev->wq) {
+		ida_free(&fake_gpu_ida, index);
+		kfree(dev);
+		return ERR_PTR(-ENOMEM);
+	}
+	snprintf(name, sizeof(name), "gpu%d", index);
+	if (!fake_gpu_debugfs_root)
+		fake_gpu_debugfs_root = debugfs_create_dir("fake_gpu", NULL);
+	dev->debugfs = debugfs_create_dir(name, fake_gpu_debugfs_root);
+	debugfs_create_file("stats", 0444, dev->debugfs, dev,
+			    &fake_gpu_stats_fops);
+	return dev;
+}
+
+/**
+ * fake_gpu_devs_create() - create fake GPUs
+ * @count: number of devices, at least one
+ * @latency_us: fixed part of each TLB invalidation's latency
+ * @jitter_us: upper bound of a random extra latency per invalidation
+ * @devs: array of @count entries, filled with the devices
+ *
+ * Return: 0, -EINVAL for no devices or a total latency above
+ * FAKE_GPU_MAX_LATENCY_US (nothing is created then), or -ENOMEM.
+ */
+int fake_gpu_devs_create(unsigned int count, u32 latency_us, u32 jitter_us,
+			 struct fake_gpu_dev **devs)
+{
+	unsigned int i;
+	u32 total;
+
+	if (!count || !devs)
+		return -EINVAL;
+	if (check_add_overflow(latency_us, jitter_us, &total) ||
+	    total > FAKE_GPU_MAX_LATENCY_US)
+		return -EINVAL;
+
+	for (i = 0; i < count; i++) {
+		devs[i] = fake_gpu_dev_create(latency_us, jitter_us);
+		if (IS_ERR(devs[i])) {
+			int err = PTR_ERR(devs[i]);
+
+			fake_gpu_devs_destroy(i, devs);
+			return err;
+		}
+	}
+	return 0;
+}
+EXPORT_SYMBOL_GPL(fake_gpu_devs_create);
+
+/**
+ * fake_gpu_devs_destroy() - destroy fake GPUs, after all their VMs
+ * @count: number of devices
+ * @devs: the devices
+ */
+void fake_gpu_devs_destroy(unsigned int count, struct fake_gpu_dev **devs)
+{
+	unsigned int i;
+
+	for (i = 0; i < count; i++) {
+		fake_gpu_dev_destroy(devs[i]);
+		devs[i] = NULL;
+	}
+}
+EXPORT_SYMBOL_GPL(fake_gpu_devs_destroy);

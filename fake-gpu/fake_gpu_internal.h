@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fake-gpu internals shared by the device, VM and userptr files.
+ *
+ * Locking, outermost first:
+ *   vm->lock (mutex)            serializes binds and destruction of a VM's
+ *                               userptrs, like xe's vm->lock
+ *   mmap_lock                   taken by bind for hmm_range_fault()
+ *   vm->notifier_lock (rwsem)   write in the notifier, read in bind and
+ *                               GPU reads; nests inside fs_reclaim
+ *   vm->repin_lock (spinlock)   the repin list
+ *   dev->tlb_lock (spinlock)    TLB fills, lookups and clears
+ *   dev->fence_lock (spinlock)  the device's dma_fences
+ */
+#ifndef _FAKE_GPU_INTERNAL_H
+#define _FAKE_GPU_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/dma-fence.h>
+#include <linux/dma-resv.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/rwsem.h>
+#include <linux/spinlock.h>
+#include <linux/workqueue.h>
+
+#include "fake_gpu.h"
+
+#define FAKE_GPU_TLB_ENTRIES	64
+#define FAKE_GPU_FINISH_POOL	4	/* outstanding pool finishes per VM */
+
+struct dentry;
+
+/* One cached translation: (asid, virtual page) -> pfn. */
+struct fake_gpu_tlb_entry {
+	u32 asid;
+	bool valid;
+	unsigned long va;
+	unsigned long pfn;
+};
+
+struct fake_gpu_dev {
+	unsigned int index;
+	u32 latency_us;
+	u32 jitter_us;
+	unsigned long test_flags;
+	struct workqueue_struct *wq;
+	u64 fence_context;
+	atomic64_t fence_seqno;
+	spinlock_t fence_lock;
+
+	spinlock_t tlb_lock;
+	unsigned int tlb_next;
+	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
+
+	struct dentry *debugfs;
+	struct {
+		atomic64_t inval_submitted;
+		atomic64_t inval_completed;
+		atomic64_t deferred_jobs;
+		atomic64_t deferred_tlb;
+		atomic64_t sync_busy;
+		atomic64_t sync_idle;
+		atomic64_t sync_no_finish;
+		atomic64_t sync_no_fence;
+		atomic64_t single_pass;
+		atomic64_t nonblock_refused;
+		atomic64_t finishes;
+		atomic64_t gpu_faults;
+		atomic64_t stale_detected;
+		atomic64_t last_start_seq;
+		atomic64_t last_finish_seq;
+	} stats;
+};
+
+/* A finish structure from a VM's pool, and the data its finish needs. */
+struct fake_gpu_pool_finish {
+	struct mmu_interval_notifier_finish base;
+	bool tlb_inval_submitted;
+	struct dma_fence *tlb_fence;
+};
+
+struct fake_gpu_vm {
+	struct fake_gpu_dev *dev;
+	struct mm_struct *mm;
+	u32 asid;
+	enum fake_gpu_mode mode;
+	unsigned int flags;
+	struct mutex lock;
+	struct rw_semaphore notifier_lock;
+	struct dma_resv resv;
+	u64 job_context;
+	atomic64_t job_seqno;
+	spinlock_t repin_lock;
+	struct list_head repin_list;
+	struct list_head userptrs;
+	atomic_t pool_used;
+};
+
+struct fake_gpu_userptr {
+	struct mmu_interval_notifier notifier;
+	struct fake_gpu_vm *vm;
+	unsigned long start;
+	unsigned long npages;
+	/* GPU PTEs: hmm pfns, valid while @bound, under notifier_lock */
+	unsigned long *pfns;
+	bool bound;
+	bool destroyed;
+	struct list_head repin_link;
+	struct list_head vm_link;
+	/* The embedded two-pass state, under notifier_lock (write). */
+	struct mmu_interval_notifier_finish finish;
+	bool finish_inuse;
+	bool tlb_inval_submitted;
+	struct dma_fence *tlb_fence;
+};
+
+extern atomic64_t fake_gpu_pass_seq;
+
+/* fake_gpu_tlb.c */
+struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
+					    unsigned long start,
+					    unsigned long end);
+void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence);
+void fake_gpu_tlb_fill(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
+		       unsigned long pfn);
+int fake_gpu_tlb_read(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
+		      unsigned long offset, u64 *val);
+int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
+		       bool mapped, unsigned long pfn);
+u64 fake_gpu_read_page(unsigned long pfn, unsigned long offset);
+
+/* fake_gpu_vm.c */
+void fake_gpu_vm_wait_jobs(struct fake_gpu_vm *vm);
+bool fake_gpu_vm_jobs_done(struct fake_gpu_vm *vm);
+struct fake_gpu_pool_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm);
+void fake_gpu_pool_put(struct fake_gpu_vm *vm, struct fake_gpu_pool_finish *f);
+
+/* fake_gpu_notifier.c */
+extern const struct mmu_interval_notifier_ops fake_gpu_single_pass_ops;
+extern const struct mmu_interval_notifier_ops fake_gpu_two_pass_ops;
+
+#endif /* _FAKE_GPU_INTERNAL_H */

@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fake-gpu userptr notifiers: single-pass, and two-pass with xe's flows.
+ *
+ * Both modes zap the userptr's PTEs and put it on the VM's repin list under
+ * the notifier lock, wait for the VM's jobs, and invalidate the device's
+ * TLB. A real GPU in non-fault mode only runs work inside jobs, so xe skips
+ * the TLB invalidation there; the fake GPU's reads are not bounded by jobs,
+ * so it invalidates in both modes. The fault-mode flag only decides whether
+ * the invalidation can be started in the first pass.
+ *
+ * Two-pass flows, as in xe's conversion (DESIGN.md section 5):
+ *  - jobs pending: the first pass zaps and defers the job wait and the
+ *    TLB invalidation to the finish;
+ *  - jobs done, fault mode: the first pass submits the TLB invalidation
+ *    (tlb_inval_submitted) and the finish waits for it;
+ *  - no finish structure (the embedded one is in use by a concurrent
+ *    invalidation, or the pool is empty), or jobs done without fault mode:
+ *    everything happens synchronously in the first pass.
+ * On a non-blockable range the first pass returns false with no side
+ * effects, as xe does: every flow may sleep.
+ */
+#include <linux/hmm.h>
+
+#include "fake_gpu_internal.h"
+
+static unsigned long fake_gpu_userptr_end(struct fake_gpu_userptr *uptr)
+{
+	return uptr->start + (uptr->npages << PAGE_SHIFT);
+}
+
+/* Zap the PTEs: GPU reads that miss the TLB now fault. */
+static void fake_gpu_userptr_zap(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	lockdep_assert_held_write(&vm->notifier_lock);
+	WRITE_ONCE(uptr->bound, false);
+	spin_lock(&vm->repin_lock);
+	if (!uptr->destroyed)
+		list_move_tail(&uptr->repin_link, &vm->repin_list);
+	spin_unlock(&vm->repin_lock);
+}
+
+static struct dma_fence *fake_gpu_userptr_tlb_submit(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	return fake_gpu_tlb_inval_submit(vm->dev, vm->asid, uptr->start,
+					 fake_gpu_userptr_end(uptr));
+}
+
+/* The whole invalidation, synchronously: jobs, then the TLB. */
+static void fake_gpu_userptr_do_inval(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	fake_gpu_vm_wait_jobs(vm);
+	fake_gpu_tlb_inval_wait(vm->dev, fake_gpu_userptr_tlb_submit(uptr));
+}
+
+static bool fake_gpu_invalidate(struct mmu_interval_notifier *sub,
+				const struct mmu_notifier_range *range,
+				unsigned long cur_seq)
+{
+	struct fake_gpu_userptr *uptr =
+		container_of(sub, struct fake_gpu_userptr, notifier);
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	if (!mmu_notifier_range_blockable(range)) {
+		atomic64_inc(&vm->dev->stats.nonblock_refused);
+		return false;
+	}
+
+	down_write(&vm->notifier_lock);
+	mmu_interval_set_seq(sub, cur_seq);
+	atomic64_set(&vm->dev->stats.last_start_seq,
+		     atomic64_inc_return(&fake_gpu_pass_seq));
+	fake_gpu_userptr_zap(uptr);
+	fake_gpu_vm_jobs_done(vm);
+	fake_gpu_userptr_do_inval(uptr);
+	up_write(&vm->notifier_lock);
+	atomic64_inc(&vm->dev->stats.single_pass);
+	return true;
+}
+
+/* The finish structure for this invalidation, or NULL: go synchronous. */
+static struct mmu_interval_notifier_finish *
+fake_gpu_finish_get(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+	struct fake_gpu_pool_finish *pf;
+
+	if (vm->flags & FAKE_GPU_VM_FINISH_POOL) {
+		pf = fake_gpu_pool_get(vm);
+		if (!pf) {
+			atomic64_inc(&vm->dev->stats.sync_no_finish);
+			return NULL;
+		}
+		return &pf->base;
+	}
+	if (uptr->finish_inuse) {
+		atomic64_inc(&vm->dev->stats.sync_busy);
+		return NULL;
+	}
+	uptr->finish_inuse = true;
+	return &uptr->finish;
+}
+
+static void fake_gpu_finish_put(struct fake_gpu_userptr *uptr,
+				struct mmu_interval_notifier_finish *finish)
+{
+	if (finish == &uptr->finish)
+		uptr->finish_inuse = false;
+	else
+		fake_gpu_pool_put(uptr->vm, container_of(finish,
+				  struct fake_gpu_pool_finish, base));
+}
+
+/* Where a finish keeps its submitted TLB invalidation. */
+static void fake_gpu_finish_tlb(struct fake_gpu_userptr *uptr,
+				struct mmu_interval_notifier_finish *finish,
+				bool **submitted, struct dma_fence ***fence)
+{
+	struct fake_gpu_pool_finish *pf;
+
+	if (finish == &uptr->finish) {
+		*submitted = &uptr->tlb_inval_submitted;
+		*fence = &uptr->tlb_fence;
+	} else {
+		pf = container_of(finish, struct fake_gpu_pool_finish, base);
+		*submitted = &pf->tlb_inval_submitted;
+		*fence = &pf->tlb_fence;
+	}
+}
+
+static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
+				      const struct mmu_notifier_range *range,
+				      unsigned long cur_seq,
+				      struct mmu_interval_notifier_finish **finish)
+{
+	struct fake_gpu_userptr *uptr =
+		container_of(sub, struct fake_gpu_userptr, notifier);
+	struct fake_gpu_vm *vm = uptr->vm;
+	struct fake_gpu_dev *dev = vm->dev;
+	struct mmu_interval_notifier_finish *f;
+	struct dma_fence **tlb_fence;
+	bool *submitted;
+
+	if (!mmu_notifier_range_blockable(range)) {
+		atomic64_inc(&dev->stats.nonblock_refused);
+		return false;
+	}
+
+	down_write(&vm->notifier_lock);
+	mmu_interval_set_seq(sub, cur_seq);
+	atomic64_set(&dev->stats.last_start_seq,
+		     atomic64_inc_return(&fake_gpu_pass_seq));
+	fake_gpu_userptr_zap(uptr);
+
+	f = fake_gpu_finish_get(uptr);
+	if (!f) {
+		fake_gpu_vm_jobs_done(vm);
+		fake_gpu_userptr_do_inval(uptr);
+	} else if (!fake_gpu_vm_jobs_done(vm)) {
+		atomic64_inc(&dev->stats.deferred_jobs);
+		*finish = f;
+	} else if (vm->flags & FAKE_GPU_VM_FAULT_MODE) {
+		fake_gpu_finish_tlb(uptr, f, &submitted, &tlb_fence);
+		*tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
+		*submitted = true;
+		atomic64_inc(&dev->stats.deferred_tlb);
+		*finish = f;
+	} else {
+		fake_gpu_finish_put(uptr, f);
+		atomic64_inc(&dev->stats.sync_idle);
+		fake_gpu_userptr_do_inval(uptr);
+	}
+	up_write(&vm->notifier_lock);
+	return true;
+}
+
+static void fake_gpu_invalidate_finish(struct mmu_interval_notifier_finish *finish)
+{
+	struct fake_gpu_userptr *uptr =
+		container_of(finish->notifier, struct fake_gpu_userptr, notifier);
+	struct fake_gpu_vm *vm = uptr->vm;
+	struct fake_gpu_dev *dev = vm->dev;
+	struct dma_fence **tlb_fence, *fence;
+	bool *submitted;
+
+	down_write(&vm->notifier_lock);
+	atomic64_set(&dev->stats.last_finish_seq,
+		     atomic64_inc_return(&fake_gpu_pass_seq));
+	atomic64_inc(&dev->stats.finishes);
+	fake_gpu_finish_tlb(uptr, finish, &submitted, &tlb_fence);
+	if (*submitted) {
+		fence = *tlb_fence;
+		*tlb_fence = NULL;
+		*submitted = false;
+		fake_gpu_tlb_inval_wait(dev, fence);
+	} else {
+		fake_gpu_userptr_do_inval(uptr);
+	}
+	fake_gpu_finish_put(uptr, finish);
+	up_write(&vm->notifier_lock);
+}
+
+const struct mmu_interval_notifier_ops fake_gpu_single_pass_ops = {
+	.invalidate = fake_gpu_invalidate,
+};
+
+const struct mmu_interval_notifier_ops fake_gpu_two_pass_ops = {
+	.invalidate_start = fake_gpu_invalidate_start,
+	.invalidate_finish = fake_gpu_invalidate_finish,
+};

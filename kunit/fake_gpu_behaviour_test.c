@@ -1,0 +1,391 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of the fake GPU on one device: bind, GPU reads, invalidation
+ * by munmap, rebind; the three two-pass flows forced one by one and proven
+ * by the device's counters; the oracle; bad arguments; allocation failure.
+ */
+#include <kunit/resource.h>
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/dma-fence.h>
+#include <linux/err.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
+
+#include "fake_gpu_test_common.h"
+#include "two_pass_recorder.h"
+#include "two_pass_thread.h"
+
+#define FGT_PAGES	4
+#define FGT_LATENCY_US	100
+
+struct fgt_mode {
+	const char *name;
+	enum fake_gpu_mode mode;
+	unsigned int flags;
+};
+
+static const struct fgt_mode fgt_modes[] = {
+	{ "single-pass", FAKE_GPU_SINGLE_PASS, 0 },
+	{ "single-pass-fault", FAKE_GPU_SINGLE_PASS, FAKE_GPU_VM_FAULT_MODE },
+	{ "two-pass", FAKE_GPU_TWO_PASS, 0 },
+	{ "two-pass-fault", FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE },
+	{ "two-pass-fault-pool", FAKE_GPU_TWO_PASS,
+	  FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_FINISH_POOL },
+};
+
+static void fgt_mode_desc(const struct fgt_mode *m, char *desc)
+{
+	strscpy(desc, m->name, KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(fgt_modes, fgt_modes, fgt_mode_desc);
+
+static struct fake_gpu_stats fgt_stats(struct fake_gpu_dev *dev)
+{
+	struct fake_gpu_stats st;
+
+	fake_gpu_dev_stats(dev, &st);
+	return st;
+}
+
+/*
+ * Bind, read, munmap, read again: the GPU faults instead of reading. Map
+ * new pages at the same address and rebind: the new pages are read. Every
+ * mode gives the same results.
+ */
+static void fgt_test_bind_read_unmap_rebind(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	const struct fgt_mode *m = test->param_value;
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, m->mode, m->flags);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fake_gpu_stats st;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	fgt_expect_faults(test, uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+
+	fgt_map(test, addr, FGT_PAGES, 2);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 2);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_GE(test, st.inval_submitted, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, st.stale_detected, 0);
+	if (m->mode == FAKE_GPU_SINGLE_PASS)
+		KUNIT_EXPECT_EQ(test, st.single_pass, 1);
+	else
+		KUNIT_EXPECT_EQ(test, st.single_pass, 0);
+}
+
+/* Flow 1: jobs pending -> the finish waits for them and invalidates. */
+static void fgt_test_flow_jobs_pending(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct dma_fence *job;
+	struct fake_gpu_stats st;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 20000, &job), 0);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, dma_fence_is_signaled(job),
+			      "munmap returned before the GPU job finished");
+	dma_fence_put(job);
+
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 1);
+	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 0);
+	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
+	KUNIT_EXPECT_EQ(test, st.finishes, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	fgt_expect_faults(test, uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+}
+
+/* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
+static void fgt_test_flow_tlb_deferred(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fake_gpu_stats st;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
+	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 0);
+	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
+	KUNIT_EXPECT_EQ(test, st.finishes, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_submitted, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
+	fgt_expect_faults(test, uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+}
+
+struct fgt_unmap_args {
+	unsigned long addr;
+	unsigned long len;
+};
+
+static void fgt_unmap_fn(void *arg)
+{
+	struct fgt_unmap_args *a = arg;
+
+	vm_munmap(a->addr, a->len);
+}
+
+static void fgt_gate_open(void *gate)
+{
+	complete_all(gate);
+}
+
+/*
+ * Flow 3: the embedded finish is busy -> everything synchronous in start.
+ *
+ * A recording notifier below the userptr holds the walk of an munmap in
+ * its finish, which runs first (finishes run in start order), so the
+ * userptr's finish is handed out but not yet called. An rmap-style
+ * invalidation of the userptr from this thread then finds it in use.
+ */
+static void fgt_test_flow_finish_busy(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE);
+	struct fake_gpu_userptr *uptr;
+	struct mmu_notifier_range range;
+	struct fgt_unmap_args unmap;
+	struct tp_thread *unmapper;
+	struct completion *gate;
+	struct tp_notifier *hold;
+	struct fake_gpu_stats st;
+	struct tp_log *log;
+
+	uptr = fgt_userptr(test, vm, addr + PAGE_SIZE, FGT_PAGES - 1);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+
+	log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
+	gate = kunit_kzalloc(test, sizeof(*gate), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, log);
+	KUNIT_ASSERT_NOT_NULL(test, gate);
+	tp_log_init(log);
+	init_completion(gate);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_gate_open, gate), 0);
+	hold = tp_notifier_insert(test, log, 0, current->mm, addr, PAGE_SIZE,
+				  &tp_two_pass_ops);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, hold);
+	hold->finish_gate = gate;
+
+	unmap.addr = addr;
+	unmap.len = FGT_PAGES << PAGE_SHIFT;
+	unmapper = tp_thread_run(test, "fgt-unmap", current->mm, fgt_unmap_fn, &unmap);
+	KUNIT_ASSERT_NOT_NULL(test, unmapper);
+	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&hold->finish_entered,
+							  msecs_to_jiffies(5000)), 0);
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
+	KUNIT_EXPECT_EQ(test, st.finishes, 0);
+
+	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, current->mm,
+				addr + PAGE_SIZE, addr + 2 * PAGE_SIZE);
+	mmu_notifier_invalidate_range_start(&range);
+	mmu_notifier_invalidate_range_end(&range);
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.sync_busy, 1);
+	KUNIT_EXPECT_EQ(test, st.finishes, 0);
+
+	complete_all(gate);
+	KUNIT_EXPECT_TRUE(test, tp_thread_wait(unmapper, 5000));
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.finishes, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	fgt_expect_faults(test, uptr, FGT_PAGES - 1);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+}
+
+/* A non-blockable range: the first pass refuses it and changes nothing. */
+static void fgt_test_nonblock_refused(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	const struct fgt_mode *m = test->param_value;
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, m->mode, m->flags);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct mmu_notifier_range range;
+	struct fake_gpu_stats st;
+	int ret;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, current->mm, addr,
+				addr + (FGT_PAGES << PAGE_SHIFT));
+	mmap_read_lock(current->mm);
+	ret = mmu_notifier_invalidate_range_start_nonblock(&range);
+	mmap_read_unlock(current->mm);
+	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
+
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.nonblock_refused, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_submitted, 0);
+	KUNIT_EXPECT_EQ(test, st.finishes + st.single_pass, 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+}
+
+/* The oracle catches a finish that does not wait for its TLB invalidation. */
+static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, 50000, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fake_gpu_stats st;
+	int i;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);	/* fills the TLB */
+
+	fake_gpu_dev_set_test_flags(dev, FAKE_GPU_TEST_SKIP_TLB_WAIT);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	/* Never read here: the TLB still points at the freed pages. */
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fgt_stats(dev).stale_detected, FGT_PAGES);
+	fake_gpu_dev_set_test_flags(dev, 0);
+
+	/* Once the invalidation completes, the translations are gone. */
+	for (i = 0; i < 100 && fgt_stats(dev).inval_completed == 0; i++)
+		msleep(20);
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+}
+
+/* Bad arguments fail with -EINVAL or -EFAULT and change nothing. */
+static void fgt_test_bad_arguments(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *devs[1];
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS, 0);
+	unsigned long len = FGT_PAGES << PAGE_SHIFT;
+	struct fake_gpu_userptr *uptr;
+	struct fake_gpu_stats st;
+	u64 val;
+
+	KUNIT_EXPECT_EQ(test, fake_gpu_devs_create(0, 1, 0, devs), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fake_gpu_devs_create(1, U32_MAX, 1, devs), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fake_gpu_devs_create(1, FAKE_GPU_MAX_LATENCY_US, 1,
+						   devs), -EINVAL);
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_create(dev, current->mm, 7, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_create(dev, current->mm,
+						     FAKE_GPU_TWO_PASS, BIT(9)),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_submit_job(vm, FAKE_GPU_MAX_JOB_US + 1,
+							 NULL) ? ERR_PTR(-EINVAL) : NULL,
+			    ERR_PTR(-EINVAL));
+
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, addr, 0),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, addr + 1, len),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, addr, len - 1),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, PAGE_MASK, len),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, addr, len + PAGE_SIZE),
+			    ERR_PTR(-EFAULT));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_userptr_create(vm, PAGE_SIZE, PAGE_SIZE),
+			    ERR_PTR(-EFAULT));
+
+	/* None of that changed anything: a good userptr still works. */
+	uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, len, &val), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, 4, &val), -EINVAL);
+
+	fake_gpu_userptr_destroy(uptr);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_bind(uptr), -EINVAL);
+	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, 0, &val), -EINVAL);
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.gpu_faults, 0);
+}
+
+/*
+ * A VM that takes finishes from a GFP_NOWAIT pool falls back to the
+ * synchronous flow when the allocation fails, and stays correct.
+ */
+static void fgt_test_pool_failure_falls_back(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, 2 * FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE |
+					FAKE_GPU_VM_FINISH_POOL);
+	struct fake_gpu_userptr *a, *b;
+	struct fake_gpu_stats st;
+
+	a = fgt_userptr(test, vm, addr, FGT_PAGES);
+	b = fgt_userptr(test, vm, addr + (FGT_PAGES << PAGE_SHIFT), FGT_PAGES);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(a), 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(b), 0);
+	fgt_expect_reads(test, a, FGT_PAGES, 1);
+
+	/* Fail the next pool allocation only: a's; b's succeeds. */
+	fake_gpu_finish_fail.probability = 100;
+	fake_gpu_finish_fail.interval = 1;
+	fake_gpu_finish_fail.verbose = 0;
+	atomic_set(&fake_gpu_finish_fail.times, 1);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 2 * FGT_PAGES << PAGE_SHIFT), 0);
+	fake_gpu_finish_fail.probability = 0;
+	atomic_set(&fake_gpu_finish_fail.times, 0);
+
+	st = fgt_stats(dev);
+	KUNIT_EXPECT_EQ(test, st.sync_no_finish, 1);
+	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
+	KUNIT_EXPECT_EQ(test, st.finishes, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	fgt_expect_faults(test, a, FGT_PAGES);
+	fgt_expect_faults(test, b, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(a), 0);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(b), 0);
+}
+
+static struct kunit_case fgt_behaviour_cases[] = {
+	KUNIT_CASE_PARAM(fgt_test_bind_read_unmap_rebind, fgt_modes_gen_params),
+	KUNIT_CASE(fgt_test_flow_jobs_pending),
+	KUNIT_CASE(fgt_test_flow_tlb_deferred),
+	KUNIT_CASE(fgt_test_flow_finish_busy),
+	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
+	KUNIT_CASE(fgt_test_oracle_catches_skipped_tlb_wait),
+	KUNIT_CASE(fgt_test_bad_arguments),
+	KUNIT_CASE(fgt_test_pool_failure_falls_back),
+	{}
+};
+
+static struct kunit_suite fgt_behaviour_suite = {
+	.name = "fake_gpu",
+	.test_cases = fgt_behaviour_cases,
+};
+kunit_test_suite(fgt_behaviour_suite);
+
+MODULE_DESCRIPTION("KUnit tests for the fake GPU");
+MODULE_LICENSE("GPL");

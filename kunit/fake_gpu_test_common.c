@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Helpers shared by the fake-gpu KUnit suites.
+ *
+ * Objects are destroyed by KUnit actions in reverse creation order, after
+ * the test thread (and with it the test's mm) is gone: VMs before their
+ * devices, and the notifiers' release walk has run by then.
+ */
+#include <kunit/resource.h>
+#include <kunit/test.h>
+#include <linux/err.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/uaccess.h>
+
+#include "fake_gpu_test_common.h"
+
+struct fgt_devs {
+	unsigned int count;
+	struct fake_gpu_dev *devs[];
+};
+
+static void fgt_devs_destroy(void *data)
+{
+	struct fgt_devs *d = data;
+
+	fake_gpu_devs_destroy(d->count, d->devs);
+}
+
+struct fake_gpu_dev **fgt_devs(struct kunit *test, unsigned int count,
+			       u32 latency_us, u32 jitter_us)
+{
+	struct fgt_devs *d;
+
+	d = kunit_kzalloc(test, struct_size(d, devs, count), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, d);
+	KUNIT_ASSERT_EQ(test, fake_gpu_devs_create(count, latency_us, jitter_us,
+						   d->devs), 0);
+	d->count = count;
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_devs_destroy, d), 0);
+	return d->devs;
+}
+
+static void fgt_vm_destroy(void *vm)
+{
+	fake_gpu_vm_destroy(vm);
+}
+
+struct fake_gpu_vm *fgt_vm(struct kunit *test, struct fake_gpu_dev *dev,
+			   enum fake_gpu_mode mode, unsigned int flags)
+{
+	struct fake_gpu_vm *vm;
+
+	vm = fake_gpu_vm_create(dev, current->mm, mode, flags);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_vm_destroy, vm), 0);
+	return vm;
+}
+
+/* Userptrs are freed with their VM. */
+struct fake_gpu_userptr *fgt_userptr(struct kunit *test, struct fake_gpu_vm *vm,
+				     unsigned long addr, unsigned long pages)
+{
+	struct fake_gpu_userptr *uptr;
+
+	uptr = fake_gpu_userptr_create(vm, addr, pages << PAGE_SHIFT);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, uptr);
+	return uptr;
+}
+
+void fgt_write_pattern(struct kunit *test, unsigned long addr,
+		       unsigned long pages, u32 salt)
+{
+	unsigned long i;
+
+	for (i = 0; i < pages; i++) {
+		u64 __user *p = (u64 __user *)(addr + (i << PAGE_SHIFT));
+
+		KUNIT_ASSERT_EQ(test, put_user(fgt_pattern(salt, i), p), 0);
+	}
+}
+
+/*
+ * Map @pages anonymous pages (at @addr if not 0, replacing what is there)
+ * and write the pattern of @salt into them.
+ */
+unsigned long fgt_map(struct kunit *test, unsigned long addr,
+		      unsigned long pages, u32 salt)
+{
+	unsigned long flags = MAP_ANONYMOUS | MAP_PRIVATE | (addr ? MAP_FIXED : 0);
+
+	addr = kunit_vm_mmap(test, NULL, addr, pages << PAGE_SHIFT,
+			     PROT_READ | PROT_WRITE, flags, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() failed");
+	fgt_write_pattern(test, addr, pages, salt);
+	return addr;
+}
+
+void fgt_expect_reads(struct kunit *test, struct fake_gpu_userptr *uptr,
+		      unsigned long pages, u32 salt)
+{
+	unsigned long i;
+	u64 val;
+
+	for (i = 0; i < pages; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, fake_gpu_read(uptr, i << PAGE_SHIFT, &val),
+				    0, "page %lu", i);
+		KUNIT_EXPECT_EQ_MSG(test, val, fgt_pattern(salt, i), "page %lu", i);
+	}
+}
+
+void fgt_expect_faults(struct kunit *test, struct fake_gpu_userptr *uptr,
+		       unsigned long pages)
+{
+	unsigned long i;
+	u64 val;
+
+	for (i = 0; i < pages; i++)
+		KUNIT_EXPECT_EQ_MSG(test, fake_gpu_read(uptr, i << PAGE_SHIFT, &val),
+				    -EFAULT, "page %lu", i);
+}
