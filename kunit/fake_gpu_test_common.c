@@ -11,6 +11,7 @@
 #include <linux/err.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/sched/mm.h>
 #include <linux/uaccess.h>
 
 #include "fake_gpu_test_common.h"
@@ -84,14 +85,31 @@ void fgt_write_pattern(struct kunit *test, unsigned long addr,
  * Map @pages anonymous pages (at @addr if not 0, replacing what is there)
  * and write the pattern of @salt into them.
  */
+static void fgt_mmput(void *mm)
+{
+	mmput(mm);
+}
+
+/*
+ * The first mapping of a test attaches an mm to the test thread. That mm
+ * would be torn down when the thread exits, concurrently with the cleanup
+ * that destroys the test's VMs; hold it until they are gone (actions run
+ * in reverse order), so exit_mmap() runs last.
+ */
 unsigned long fgt_map(struct kunit *test, unsigned long addr,
 		      unsigned long pages, u32 salt)
 {
 	unsigned long flags = MAP_ANONYMOUS | MAP_PRIVATE | (addr ? MAP_FIXED : 0);
+	bool first = !current->mm;
 
 	addr = kunit_vm_mmap(test, NULL, addr, pages << PAGE_SHIFT,
 			     PROT_READ | PROT_WRITE, flags, 0);
 	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() failed");
+	if (first) {
+		mmget(current->mm);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_mmput,
+								current->mm), 0);
+	}
 	fgt_write_pattern(test, addr, pages, salt);
 	return addr;
 }

@@ -33,7 +33,18 @@ struct tp_fixture {
 	unsigned long len;
 };
 
-/* Map TP_PAGES anonymous pages into the test's own mm. */
+static void tp_mmput(void *mm)
+{
+	mmput(mm);
+}
+
+/*
+ * Map TP_PAGES anonymous pages into the test's own mm. The mm would be
+ * torn down when the test thread exits, concurrently with the cleanup that
+ * removes the test's notifiers: its release walk would call notifiers being
+ * freed. Hold it until the cleanup has removed them (actions run in
+ * reverse order), so exit_mmap() runs last.
+ */
 static struct tp_fixture *tp_map(struct kunit *test)
 {
 	struct tp_fixture *f = test->priv;
@@ -43,6 +54,8 @@ static struct tp_fixture *tp_map(struct kunit *test)
 				MAP_ANONYMOUS | MAP_PRIVATE, 0);
 	KUNIT_ASSERT_NE_MSG(test, f->addr, 0, "kunit_vm_mmap() failed");
 	f->mm = current->mm;
+	mmget(f->mm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tp_mmput, f->mm), 0);
 	return f;
 }
 

@@ -198,8 +198,11 @@ def judge(text, expected=None, timed_out=False):
         if not kind:
             continue
         last = splats[-1] if splats else None
-        if last and i - (last.lineno - 1) <= REPORT_SPAN and \
-           not any(last.lineno - 1 < r < i for r in result_lines):
+        same_test = last and not any(last.lineno - 1 < r < i for r in result_lines)
+        # Lockdep switching off is the consequence of the report before it,
+        # however long that report was.
+        if same_test and (kind == 'lockdep-off' or
+                          i - (last.lineno - 1) <= REPORT_SPAN):
             last.also.append(kind)
             continue
         context = [ln for ln in lines[i:i + CONTEXT_LINES * 2] if ln.strip()][:CONTEXT_LINES]

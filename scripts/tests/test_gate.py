@@ -122,6 +122,14 @@ class Splats(unittest.TestCase):
                               'tp_test_finish_order'))
         self.assertIn('lockdep-off', v.splats[0].also)
 
+    def test_long_report_then_lockdep_off_is_one_splat(self):
+        kasan = read('splats/kasan-uaf.txt')
+        long_stack = ''.join(f' [<6004e5e4>] ? frame_{i}+0x6a/0xa0\n' for i in range(150))
+        kasan = kasan.replace('Call Trace:\n', 'Call Trace:\n' + long_stack)
+        v = gate.judge(splice(read('clean.log'), kasan, 'tp_test_finish_order'))
+        self.assertEqual([s.kind for s in v.splats], ['kasan'])
+        self.assertIn('lockdep-off', v.splats[0].also)
+
     def test_splat_at_boot_is_attributed_to_boot(self):
         clean = read('clean.log')
         i = clean.index('KTAP version 1')
