@@ -114,6 +114,18 @@ unsigned long fgt_map(struct kunit *test, unsigned long addr,
 	return addr;
 }
 
+/* Map a new page at page @page of the range at @base, with its pattern. */
+void fgt_remap_page(struct kunit *test, unsigned long base, unsigned long page,
+		    u32 salt)
+{
+	unsigned long addr = base + (page << PAGE_SHIFT);
+
+	addr = kunit_vm_mmap(test, NULL, addr, PAGE_SIZE, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
+	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() failed");
+	KUNIT_ASSERT_EQ(test, put_user(fgt_pattern(salt, page), (u64 __user *)addr), 0);
+}
+
 void fgt_expect_reads(struct kunit *test, struct fake_gpu_userptr *uptr,
 		      unsigned long pages, u32 salt)
 {

@@ -29,6 +29,8 @@ unsigned long fgt_map(struct kunit *test, unsigned long addr,
 		      unsigned long pages, u32 salt);
 void fgt_write_pattern(struct kunit *test, unsigned long addr,
 		       unsigned long pages, u32 salt);
+void fgt_remap_page(struct kunit *test, unsigned long base, unsigned long page,
+		    u32 salt);
 void fgt_expect_reads(struct kunit *test, struct fake_gpu_userptr *uptr,
 		      unsigned long pages, u32 salt);
 void fgt_expect_faults(struct kunit *test, struct fake_gpu_userptr *uptr,

@@ -1,18 +1,20 @@
-"""Mutation check of the core suite: every mutant of the core must be caught.
+"""Mutation check of the suites: every deliberately broken kernel is caught.
 
 A mutant is a patch in kunit/mutants/ that breaks one rule of the two-pass
-core in mm/mmu_notifier.c. Its header names it and lists the test cases
+core (mm/mmu_notifier.c, in the cached tree) or of the fake GPU (fake-gpu/,
+in this repo). Its header names it, the suites to run and the test cases
 that must catch it:
 
   Mutant: <what is broken>
-  Caught-by: <test> [<test>...]
+  Suites: <kunit.py filter glob>          (default: mmu_interval_two_pass)
+  Caught-by: <suite.test> [<suite.test>...]
   ---
-  <unified diff against the patched tree>
+  <unified diff against the tree, or against the repo for fake-gpu/>
 
-Each mutant is applied to the cached tree's working copy, the core suite is
-built and run in the given profile, and the mutant is reverted, whatever
-happened. A mutant passes the check when the run fails and every listed
-case failed (or was the one running when the kernel crashed or splatted).
+Each mutant is applied, the suites are built and run in the given profile,
+and the mutant is reverted, whatever happened. A mutant passes the check
+when the run fails and every listed case failed (or was the one running
+when the kernel crashed or splatted).
 """
 
 import glob
@@ -27,19 +29,31 @@ TIMEOUT = 180
 
 
 def parse(path):
-    title, caught = None, []
+    """(title, suites glob, caught-by list, files patched) of a mutant."""
+    title, suites, caught, files = None, SUITE, [], []
     with open(path) as f:
         for line in f:
             if line.startswith('Mutant:'):
                 title = line.split(':', 1)[1].strip()
+            elif line.startswith('Suites:'):
+                suites = line.split(':', 1)[1].strip()
             elif line.startswith('Caught-by:'):
-                caught = line.split(':', 1)[1].split()
-            elif line.strip() == '---':
-                break
-    if not title or not caught:
+                caught = [c if '.' in c else f'{SUITE}.{c}'
+                          for c in line.split(':', 1)[1].split()]
+            elif line.startswith('+++ b/'):
+                files.append(line[6:].strip())
+    if not title or not caught or not files:
         raise RigError(f'{os.path.relpath(path, REPO)}: needs "Mutant:" and '
-                       '"Caught-by:" header lines before "---"')
-    return title, caught
+                       '"Caught-by:" header lines and a diff')
+    return title, suites, caught, files
+
+
+def _where(files, tree):
+    """The git work tree a mutant applies to: the repo for fake-gpu/."""
+    in_repo = [f.startswith('fake-gpu/') for f in files]
+    if any(in_repo) and not all(in_repo):
+        raise RigError('a mutant patches either fake-gpu/ or the kernel tree, not both')
+    return REPO if in_repo[0] else tree
 
 
 def _failed_tests(summary):
@@ -55,9 +69,6 @@ def _failed_tests(summary):
 def run_mutants(base, profile, version, jobs, names=()):
     """Run every mutant, or those in @names; 0 if all were caught."""
     tree = base.tree
-    if git(tree, 'status', '--porcelain', '--', 'mm/mmu_notifier.c'):
-        raise RigError(f'{tree}/mm/mmu_notifier.c has uncommitted edits; '
-                       'commit or drop them before running mutants')
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
     if not paths:
         raise RigError(f'no mutants in {MUTANT_DIR}')
@@ -71,28 +82,30 @@ def run_mutants(base, profile, version, jobs, names=()):
     rows = []
     for path in paths:
         name = os.path.basename(path)[:-len('.patch')]
-        title, caught = parse(path)
-        res = run(['git', '-C', tree, 'apply', path], check=False, capture=True)
+        title, suites, caught, files = parse(path)
+        where = _where(files, tree)
+        if git(where, 'status', '--porcelain', '--', *files):
+            raise RigError(f'{", ".join(files)} in {where} has uncommitted edits; '
+                           'commit or drop them before running mutants')
+        res = run(['git', '-C', where, 'apply', path], check=False, capture=True)
         if res.returncode != 0:
-            raise RigError(f'mutant {name} does not apply to the tree: '
-                           f'{res.stderr.strip()}')
+            raise RigError(f'mutant {name} does not apply: {res.stderr.strip()}')
         info(f'mutant {name}: {title}')
         try:
             summary = kunitrun.run_profile(base, profile, version, jobs,
-                                           filter_glob=SUITE, name=f'mutant-{name}',
+                                           filter_glob=suites, name=f'mutant-{name}',
                                            timeout=TIMEOUT)
         finally:
-            run(['git', '-C', tree, 'apply', '-R', path])
+            run(['git', '-C', where, 'apply', '-R', path])
         failed = _failed_tests(summary)
         crashed = '(crash or timeout)' in failed
-        missed = [c for c in caught if f'{SUITE}.{c}' not in failed and not crashed]
+        missed = [c for c in caught if c not in failed and not crashed]
         ok = summary['status'] == 'fail' and not missed and \
             not any(f.startswith('build') for f in summary['failures'])
         rows.append((name, ok, sorted(failed), missed))
     print()
     for name, ok, failed, missed in rows:
-        short = [f.replace(SUITE + '.', '') for f in failed]
-        print(f'{"caught " if ok else "MISSED "} {name}: failing: {", ".join(short) or "none"}'
+        print(f'{"caught " if ok else "MISSED "} {name}: failing: {", ".join(failed) or "none"}'
               + (f'; expected but passing: {", ".join(missed)}' if missed else ''))
     bad = [r[0] for r in rows if not r[1]]
     if bad:

@@ -1,0 +1,331 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * KUnit tests of several fake GPUs mirroring one range of one mm: munmap
+ * and exit_mmap invalidate them all, two-pass starts all run before any
+ * finish, and a bounded stress run of GPU reads and rebinds against CPU
+ * unmaps, remaps and MADV_DONTNEED keeps the oracle clean.
+ */
+#include <kunit/resource.h>
+#include <kunit/test.h>
+#include <linux/delay.h>
+#include <linux/err.h>
+#include <linux/kthread.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/random.h>
+#include <linux/sched/mm.h>
+#include <linux/uaccess.h>
+
+#include "fake_gpu_test_common.h"
+#include "two_pass_thread.h"
+
+#define FGM_DEVS	8
+#define FGM_PAGES	8
+
+static const enum fake_gpu_mode fgm_modes[] = {
+	FAKE_GPU_SINGLE_PASS, FAKE_GPU_TWO_PASS,
+};
+
+static void fgm_mode_desc(const enum fake_gpu_mode *m, char *desc)
+{
+	strscpy(desc, *m == FAKE_GPU_TWO_PASS ? "two-pass" : "single-pass",
+		KUNIT_PARAM_DESC_SIZE);
+}
+KUNIT_ARRAY_PARAM(fgm_modes, fgm_modes, fgm_mode_desc);
+
+/*
+ * Every device's invalidation completed; in two-pass mode every first
+ * pass ran before any finish (checked from the devices' own sequence
+ * numbers).
+ */
+static void fgm_expect_all_invalidated(struct kunit *test,
+				       struct fake_gpu_dev **devs,
+				       enum fake_gpu_mode mode)
+{
+	u64 last_start = 0, first_finish = U64_MAX;
+	struct fake_gpu_stats st;
+	int i;
+
+	for (i = 0; i < FGM_DEVS; i++) {
+		fake_gpu_dev_stats(devs[i], &st);
+		KUNIT_EXPECT_GE_MSG(test, st.inval_submitted, 1, "device %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, st.inval_completed, st.inval_submitted,
+				    "device %d", i);
+		last_start = max(last_start, st.last_start_seq);
+		if (mode == FAKE_GPU_TWO_PASS) {
+			KUNIT_EXPECT_GE_MSG(test, st.finishes, 1, "device %d", i);
+			first_finish = min(first_finish, st.last_finish_seq);
+		} else {
+			KUNIT_EXPECT_GE_MSG(test, st.single_pass, 1, "device %d", i);
+		}
+	}
+	if (mode == FAKE_GPU_TWO_PASS)
+		KUNIT_EXPECT_LT_MSG(test, last_start, first_finish,
+				    "a finish ran before every start had");
+}
+
+/* 8 devices mirror one range; one munmap invalidates all of them. */
+static void fgm_test_munmap_invalidates_all(struct kunit *test)
+{
+	const enum fake_gpu_mode *mode = test->param_value;
+	unsigned long addr = fgt_map(test, 0, FGM_PAGES, 1);
+	struct fake_gpu_dev **devs = fgt_devs(test, FGM_DEVS, 1000, 0);
+	struct fake_gpu_userptr *uptr[FGM_DEVS];
+	int i;
+
+	for (i = 0; i < FGM_DEVS; i++) {
+		struct fake_gpu_vm *vm = fgt_vm(test, devs[i], *mode,
+						FAKE_GPU_VM_FAULT_MODE);
+
+		uptr[i] = fgt_userptr(test, vm, addr, FGM_PAGES);
+		KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr[i]), 0);
+		fgt_expect_reads(test, uptr[i], FGM_PAGES, 1);
+	}
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGM_PAGES << PAGE_SHIFT), 0);
+
+	fgm_expect_all_invalidated(test, devs, *mode);
+	for (i = 0; i < FGM_DEVS; i++) {
+		fgt_expect_faults(test, uptr[i], FGM_PAGES);
+		KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr[i]), 0);
+	}
+}
+
+static void fgm_vm_destroy(void *vm)
+{
+	fake_gpu_vm_destroy(vm);
+}
+
+/* 8 devices mirror a range of an mm that exits: exit_mmap invalidates all. */
+static void fgm_test_exit_mmap_invalidates_all(struct kunit *test)
+{
+	const enum fake_gpu_mode *mode = test->param_value;
+	struct fake_gpu_dev **devs = fgt_devs(test, FGM_DEVS, 1000, 0);
+	struct fake_gpu_userptr *uptr[FGM_DEVS];
+	struct mm_struct *mm;
+	unsigned long addr;
+	int i;
+
+	/* An mm of the test's own, so that mmput() runs exit_mmap(). */
+	mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+	kthread_use_mm(mm);
+	addr = vm_mmap(NULL, 0, FGM_PAGES << PAGE_SHIFT, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (!IS_ERR_VALUE(addr))
+		fgt_write_pattern(test, addr, FGM_PAGES, 3);
+	kthread_unuse_mm(mm);
+	if (IS_ERR_VALUE(addr)) {
+		mmput(mm);
+		KUNIT_FAIL(test, "vm_mmap() failed: %ld", (long)addr);
+		return;
+	}
+
+	for (i = 0; i < FGM_DEVS; i++) {
+		struct fake_gpu_vm *vm = fake_gpu_vm_create(devs[i], mm, *mode,
+							    FAKE_GPU_VM_FAULT_MODE);
+
+		KUNIT_ASSERT_NOT_ERR_OR_NULL(test, vm);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgm_vm_destroy,
+								vm), 0);
+		uptr[i] = fgt_userptr(test, vm, addr, FGM_PAGES);
+		KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr[i]), 0);
+		fgt_expect_reads(test, uptr[i], FGM_PAGES, 3);
+	}
+
+	mmput(mm);	/* exit_mmap(): the release walk, then the unmap */
+
+	fgm_expect_all_invalidated(test, devs, *mode);
+	for (i = 0; i < FGM_DEVS; i++)
+		fgt_expect_faults(test, uptr[i], FGM_PAGES);
+}
+
+/*
+ * Stress: GPU readers and rebinders on 8 devices, mixed single- and
+ * two-pass VMs, against CPU munmap/mmap churn and MADV_DONTNEED in the
+ * test thread. Bounded in iterations and time; the seed is printed and
+ * can be given back with fake_gpu_test.stress_seed= on the kernel command
+ * line.
+ */
+static unsigned int stress_seed;
+module_param(stress_seed, uint, 0444);
+MODULE_PARM_DESC(stress_seed, "seed of the fake-gpu stress test (0: random)");
+
+#define FGM_STRESS_ITERS	300
+#define FGM_STRESS_MS		5000
+
+struct fgm_stress {
+	struct fake_gpu_userptr *uptr[FGM_DEVS];
+	struct fake_gpu_vm *vm[FGM_DEVS];
+	atomic_t stop;
+	atomic_t running;
+	atomic64_t reads;
+	atomic64_t binds;
+	atomic64_t bad_values;
+};
+
+struct fgm_worker {
+	struct fgm_stress *s;
+	int index;
+	u32 seed;
+};
+
+/* A read returns the page's pattern of some mapping, or a fresh zero page. */
+static void fgm_reader_fn(void *arg)
+{
+	struct fgm_worker *w = arg;
+	struct fgm_stress *s = w->s;
+	struct rnd_state rnd;
+	unsigned int n = 0;
+	u64 val;
+
+	prandom_seed_state(&rnd, w->seed);
+	while (!atomic_read(&s->stop)) {
+		unsigned long page = prandom_u32_state(&rnd) % FGM_PAGES;
+
+		/* UML has one CPU: leave the CPU side some of it. */
+		if (++n % 64 == 0)
+			usleep_range(50, 100);
+		if (!fake_gpu_read(s->uptr[w->index], page << PAGE_SHIFT, &val)) {
+			if (val && (val & 0xffffffff) != page)
+				atomic64_inc(&s->bad_values);
+			atomic64_inc(&s->reads);
+		}
+	}
+	atomic_dec(&s->running);
+}
+
+static void fgm_binder_fn(void *arg)
+{
+	struct fgm_worker *w = arg;
+	struct fgm_stress *s = w->s;
+	struct rnd_state rnd;
+
+	prandom_seed_state(&rnd, w->seed);
+	while (!atomic_read(&s->stop)) {
+		unsigned int i = prandom_u32_state(&rnd) % FGM_DEVS;
+
+		/* -EFAULT while the range is unmapped is expected. */
+		if (!fake_gpu_userptr_bind(s->uptr[i]))
+			atomic64_inc(&s->binds);
+		if (prandom_u32_state(&rnd) % 4 == 0)
+			fake_gpu_vm_submit_job(s->vm[i], 50, NULL);
+		usleep_range(100, 200);
+	}
+	atomic_dec(&s->running);
+}
+
+/* Stop the workers and wait for them, before the VMs are destroyed. */
+static void fgm_stress_stop(void *data)
+{
+	struct fgm_stress *s = data;
+	int i;
+
+	atomic_set(&s->stop, 1);
+	for (i = 0; i < 500 && atomic_read(&s->running); i++)
+		msleep(10);
+	WARN(atomic_read(&s->running), "fake-gpu stress workers did not stop");
+}
+
+static void fgm_test_stress(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGM_PAGES, 0);
+	struct fake_gpu_dev **devs = fgt_devs(test, FGM_DEVS, 50, 50);
+	unsigned long len = FGM_PAGES << PAGE_SHIFT;
+	struct tp_thread *threads[FGM_DEVS + 2];
+	struct fgm_worker workers[FGM_DEVS + 2];
+	unsigned long deadline, iter;
+	long violations = 0;
+	struct rnd_state rnd;
+	struct fgm_stress *s;
+	u32 seed;
+	int i;
+
+	seed = stress_seed ?: get_random_u32();
+	kunit_info(test, "seed %u (reproduce with fake_gpu_test.stress_seed=%u)\n",
+		   seed, seed);
+	prandom_seed_state(&rnd, seed);
+
+	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s);
+	for (i = 0; i < FGM_DEVS; i++) {
+		/* Mixed: single/two-pass, fault mode or not, pool or embedded. */
+		enum fake_gpu_mode mode = i % 2 ? FAKE_GPU_TWO_PASS :
+						  FAKE_GPU_SINGLE_PASS;
+		unsigned int flags = (i % 4 >= 2 ? FAKE_GPU_VM_FAULT_MODE : 0) |
+				     (i == 7 ? FAKE_GPU_VM_FINISH_POOL : 0);
+
+		s->vm[i] = fgt_vm(test, devs[i], mode, flags);
+		s->uptr[i] = fgt_userptr(test, s->vm[i], addr, FGM_PAGES);
+		KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(s->uptr[i]), 0);
+	}
+	/* Registered last: the workers stop before anything is torn down. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgm_stress_stop, s), 0);
+
+	for (i = 0; i < ARRAY_SIZE(workers); i++) {
+		workers[i].s = s;
+		workers[i].index = i % FGM_DEVS;
+		workers[i].seed = prandom_u32_state(&rnd);
+		atomic_inc(&s->running);
+		threads[i] = tp_thread_run(test, i < FGM_DEVS ? "fgm-read" : "fgm-bind",
+					   NULL, i < FGM_DEVS ? fgm_reader_fn :
+					   fgm_binder_fn, &workers[i]);
+		if (!threads[i])
+			atomic_dec(&s->running);
+		KUNIT_ASSERT_NOT_NULL(test, threads[i]);
+	}
+
+	deadline = jiffies + msecs_to_jiffies(FGM_STRESS_MS);
+	for (iter = 0; iter < FGM_STRESS_ITERS && time_before(jiffies, deadline);
+	     iter++) {
+		unsigned long page = prandom_u32_state(&rnd) % FGM_PAGES;
+
+		switch (prandom_u32_state(&rnd) % 4) {
+		case 0:		/* unmap all, map new pages */
+			KUNIT_ASSERT_EQ(test, vm_munmap(addr, len), 0);
+			fgt_map(test, addr, FGM_PAGES, iter);
+			break;
+		case 1:		/* unmap one page, map a new one */
+			KUNIT_ASSERT_EQ(test, vm_munmap(addr + (page << PAGE_SHIFT),
+							PAGE_SIZE), 0);
+			fgt_remap_page(test, addr, page, iter);
+			break;
+		case 2:		/* drop the pages, keep the mapping */
+			KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, len,
+							 MADV_DONTNEED), 0);
+			fgt_write_pattern(test, addr, FGM_PAGES, iter);
+			break;
+		default:	/* let the workers run */
+			usleep_range(200, 400);
+			break;
+		}
+		/* After each invalidation returned: no stale translation. */
+		for (i = 0; i < FGM_DEVS; i++)
+			violations += fake_gpu_userptr_check(s->uptr[i]);
+	}
+
+	fgm_stress_stop(s);
+	for (i = 0; i < ARRAY_SIZE(threads); i++)
+		KUNIT_EXPECT_TRUE(test, tp_thread_wait(threads[i], 5000));
+	kunit_info(test, "%lu iterations, %lld GPU reads, %lld binds\n", iter,
+		   atomic64_read(&s->reads), atomic64_read(&s->binds));
+	KUNIT_EXPECT_EQ(test, violations, 0);
+	KUNIT_EXPECT_EQ(test, atomic64_read(&s->bad_values), 0);
+	KUNIT_EXPECT_GT(test, iter, 0);
+	KUNIT_EXPECT_GT(test, atomic64_read(&s->reads), 0);
+}
+
+static struct kunit_case fgm_cases[] = {
+	KUNIT_CASE_PARAM(fgm_test_munmap_invalidates_all, fgm_modes_gen_params),
+	KUNIT_CASE_PARAM(fgm_test_exit_mmap_invalidates_all, fgm_modes_gen_params),
+	KUNIT_CASE_SLOW(fgm_test_stress),
+	{}
+};
+
+static struct kunit_suite fgm_suite = {
+	.name = "fake_gpu_multi",
+	.test_cases = fgm_cases,
+};
+kunit_test_suite(fgm_suite);
