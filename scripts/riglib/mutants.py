@@ -102,6 +102,8 @@ def run_mutants(base, profile, version, jobs, names=()):
         missed = [c for c in caught if c not in failed and not crashed]
         ok = summary['status'] == 'fail' and not missed and \
             not any(f.startswith('build') for f in summary['failures'])
+        if any(f.startswith('build') for f in summary['failures']):
+            failed = {'(build failed: see results/mutant-%s/build.log)' % name}
         rows.append((name, ok, sorted(failed), missed))
     print()
     for name, ok, failed, missed in rows:
