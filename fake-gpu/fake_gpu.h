@@ -48,8 +48,15 @@ enum fake_gpu_mode {
 #define FAKE_GPU_VM_FAULT_MODE		BIT(0)
 /* Take finish structures from a small GFP_NOWAIT pool, not the userptr. */
 #define FAKE_GPU_VM_FINISH_POOL		BIT(1)
+/*
+ * Jobs run until preempted: a job's fence signals its duration after
+ * signalling is enabled on it, as xe's preempt fences do, so the notifier
+ * (which enables signalling) is what starts the wait.
+ */
+#define FAKE_GPU_VM_PREEMPT_JOBS	BIT(2)
 #define FAKE_GPU_VM_FLAGS		(FAKE_GPU_VM_FAULT_MODE | \
-					 FAKE_GPU_VM_FINISH_POOL)
+					 FAKE_GPU_VM_FINISH_POOL | \
+					 FAKE_GPU_VM_PREEMPT_JOBS)
 
 /**
  * struct fake_gpu_stats - a snapshot of a device's counters

@@ -16,6 +16,7 @@ static DEFINE_IDA(fake_gpu_asid_ida);
 struct fake_gpu_job {
 	struct dma_fence fence;
 	struct work_struct work;
+	u32 duration_us;
 	ktime_t deadline;
 };
 
@@ -32,6 +33,22 @@ static const char *fake_gpu_job_timeline_name(struct dma_fence *fence)
 static const struct dma_fence_ops fake_gpu_job_fence_ops = {
 	.get_driver_name = fake_gpu_job_driver_name,
 	.get_timeline_name = fake_gpu_job_timeline_name,
+};
+
+/* A preempt-style job: enabling signalling requests the preemption. */
+static bool fake_gpu_job_enable_signaling(struct dma_fence *fence)
+{
+	struct fake_gpu_job *job = container_of(fence, struct fake_gpu_job, fence);
+
+	job->deadline = ktime_add_us(ktime_get(), job->duration_us);
+	queue_work(system_unbound_wq, &job->work);
+	return true;
+}
+
+static const struct dma_fence_ops fake_gpu_preempt_job_fence_ops = {
+	.get_driver_name = fake_gpu_job_driver_name,
+	.get_timeline_name = fake_gpu_job_timeline_name,
+	.enable_signaling = fake_gpu_job_enable_signaling,
 };
 
 /* Jobs have their own lock: a job may outlive its VM's other state. */
@@ -59,7 +76,9 @@ static void fake_gpu_job_work(struct work_struct *work)
  * @fence: if not NULL, receives a reference to the job's fence
  *
  * The job's fence is added to the VM's dma_resv with BOOKKEEP usage, which
- * the notifier waits for, and signalled by a workqueue after @duration_us.
+ * the notifier waits for, and signalled by a workqueue after @duration_us:
+ * from now, or with FAKE_GPU_VM_PREEMPT_JOBS from when signalling is
+ * enabled on it (the notifier's preemption request).
  *
  * Return: 0, -EINVAL for a too long job, or -ENOMEM.
  */
@@ -67,6 +86,7 @@ int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 			   struct dma_fence **fence)
 {
 	struct fake_gpu_job *job;
+	bool preempt;
 	int ret;
 
 	if (duration_us > FAKE_GPU_MAX_JOB_US)
@@ -74,9 +94,12 @@ int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 	job = kzalloc(sizeof(*job), GFP_KERNEL);
 	if (!job)
 		return -ENOMEM;
-	dma_fence_init(&job->fence, &fake_gpu_job_fence_ops, &fake_gpu_job_lock,
+	preempt = vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
+	dma_fence_init(&job->fence, preempt ? &fake_gpu_preempt_job_fence_ops :
+		       &fake_gpu_job_fence_ops, &fake_gpu_job_lock,
 		       vm->job_context, atomic64_inc_return(&vm->job_seqno));
 	INIT_WORK(&job->work, fake_gpu_job_work);
+	job->duration_us = duration_us;
 	job->deadline = ktime_add_us(ktime_get(), duration_us);
 
 	dma_resv_lock(&vm->resv, NULL);
@@ -91,7 +114,8 @@ int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 	if (fence)
 		*fence = dma_fence_get(&job->fence);
 	/* The worker's reference is the one from dma_fence_init(). */
-	queue_work(system_unbound_wq, &job->work);
+	if (!preempt)
+		queue_work(system_unbound_wq, &job->work);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_vm_submit_job);

@@ -114,6 +114,32 @@ static void fgt_test_flow_jobs_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
 }
 
+/*
+ * A preempt-style job runs until the notifier asks for its preemption by
+ * enabling signalling on its fence; munmap returns only once it stopped.
+ */
+static void fgt_test_preempt_job(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_PREEMPT_JOBS);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct dma_fence *job;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 1000, &job), 0);
+	msleep(20);
+	KUNIT_EXPECT_FALSE_MSG(test, dma_fence_is_signaled(job),
+			       "the job ended without being preempted");
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(job));
+	KUNIT_EXPECT_EQ(test, fgt_stats(dev).deferred_jobs, 1);
+	dma_fence_put(job);
+	fgt_expect_faults(test, uptr, FGT_PAGES);
+}
+
 /* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
 static void fgt_test_flow_tlb_deferred(struct kunit *test)
 {
@@ -238,6 +264,8 @@ static void fgt_test_nonblock_refused(struct kunit *test)
 				addr + (FGT_PAGES << PAGE_SHIFT));
 	mmap_read_lock(current->mm);
 	ret = mmu_notifier_invalidate_range_start_nonblock(&range);
+	if (!ret)	/* a broken notifier accepted it: end it cleanly */
+		mmu_notifier_invalidate_range_end(&range);
 	mmap_read_unlock(current->mm);
 	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
 
@@ -372,6 +400,7 @@ static void fgt_test_pool_failure_falls_back(struct kunit *test)
 static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE_PARAM(fgt_test_bind_read_unmap_rebind, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_flow_jobs_pending),
+	KUNIT_CASE(fgt_test_preempt_job),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),

@@ -48,6 +48,11 @@ static void fgm_expect_all_invalidated(struct kunit *test,
 
 	for (i = 0; i < FGM_DEVS; i++) {
 		fake_gpu_dev_stats(devs[i], &st);
+		kunit_info(test, "gpu %d: inval %llu/%llu deferred_jobs %llu deferred_tlb %llu sync_busy %llu sync_idle %llu single_pass %llu finishes %llu start_seq %llu finish_seq %llu\n",
+			   i, st.inval_completed, st.inval_submitted,
+			   st.deferred_jobs, st.deferred_tlb, st.sync_busy,
+			   st.sync_idle, st.single_pass, st.finishes,
+			   st.last_start_seq, st.last_finish_seq);
 		KUNIT_EXPECT_GE_MSG(test, st.inval_submitted, 1, "device %d", i);
 		KUNIT_EXPECT_EQ_MSG(test, st.inval_completed, st.inval_submitted,
 				    "device %d", i);

@@ -42,9 +42,22 @@ struct fake_gpu_dev **fgt_devs(struct kunit *test, unsigned int count,
 	return d->devs;
 }
 
+/* Destroy devices from fgt_devs() now instead of at the end of the test. */
+void fgt_release_devs(struct kunit *test, struct fake_gpu_dev **devs)
+{
+	kunit_release_action(test, fgt_devs_destroy,
+			     container_of(devs, struct fgt_devs, devs[0]));
+}
+
 static void fgt_vm_destroy(void *vm)
 {
 	fake_gpu_vm_destroy(vm);
+}
+
+/* Destroy a VM from fgt_vm() now instead of at the end of the test. */
+void fgt_release_vm(struct kunit *test, struct fake_gpu_vm *vm)
+{
+	kunit_release_action(test, fgt_vm_destroy, vm);
 }
 
 struct fake_gpu_vm *fgt_vm(struct kunit *test, struct fake_gpu_dev *dev,

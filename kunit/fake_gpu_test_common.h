@@ -23,6 +23,8 @@ struct fake_gpu_dev **fgt_devs(struct kunit *test, unsigned int count,
 			       u32 latency_us, u32 jitter_us);
 struct fake_gpu_vm *fgt_vm(struct kunit *test, struct fake_gpu_dev *dev,
 			   enum fake_gpu_mode mode, unsigned int flags);
+void fgt_release_devs(struct kunit *test, struct fake_gpu_dev **devs);
+void fgt_release_vm(struct kunit *test, struct fake_gpu_vm *vm);
 struct fake_gpu_userptr *fgt_userptr(struct kunit *test, struct fake_gpu_vm *vm,
 				     unsigned long addr, unsigned long pages);
 unsigned long fgt_map(struct kunit *test, unsigned long addr,

@@ -25,7 +25,7 @@ from .util import REPO, RigError, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
 SUITE = 'mmu_interval_two_pass'
-TIMEOUT = 180
+TIMEOUT = 60
 
 
 def parse(path):

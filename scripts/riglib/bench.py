@@ -1,0 +1,226 @@
+"""scripts/rig bench: run the fake_gpu_bench suite, tabulate, plot.
+
+The suite prints one KTAP diagnostic line per measured point:
+
+  # <test>: BENCH scenario=<s> mode=<m> n=<N> latency_us=<L> job_us=<J>
+    reps=<R> min_ns=<a> median_ns=<b> max_ns=<c>
+
+(on one line). This module parses those lines from the console log, writes
+results/bench/bench.json and bench.svg, and prints the tables.
+"""
+
+import json
+import math
+import os
+import platform
+import re
+
+from .util import RigError, results_dir
+
+BENCH = re.compile(r'# \S+: BENCH (.*)$')
+INTS = ('n', 'latency_us', 'job_us', 'reps', 'min_ns', 'median_ns', 'max_ns')
+
+
+def parse(console):
+    points = []
+    for line in console.splitlines():
+        m = BENCH.search(line)
+        if not m:
+            continue
+        fields = dict(kv.split('=', 1) for kv in m.group(1).split())
+        try:
+            for key in INTS:
+                fields[key] = int(fields[key])
+        except (KeyError, ValueError) as err:
+            raise RigError(f'malformed BENCH line: {line.strip()} ({err})') from err
+        points.append(fields)
+    return points
+
+
+def _ms(ns):
+    return ns / 1e6
+
+
+def _find(points, scenario, mode, n, latency):
+    for p in points:
+        if (p['scenario'], p['mode'], p['n'], p['latency_us']) == (scenario, mode, n, latency):
+            return p
+    return None
+
+
+def scaling_rows(points, scenario):
+    """Rows of the single- vs two-pass table, per latency and N."""
+    rows = []
+    latencies = sorted({p['latency_us'] for p in points if p['scenario'] == scenario})
+    for lat in latencies:
+        ns = sorted({p['n'] for p in points if p['scenario'] == scenario and
+                     p['latency_us'] == lat})
+        for n in ns:
+            single = _find(points, scenario, 'single-pass', n, lat)
+            two = _find(points, scenario, 'two-pass', n, lat)
+            if not single or not two:
+                continue
+            job = two['job_us'] * 1000
+            lat_ns = lat * 1000
+            rows.append({
+                'latency_us': lat, 'job_us': two['job_us'], 'n': n,
+                'single_ms': _ms(single['median_ns']), 'two_ms': _ms(two['median_ns']),
+                'two_min_ms': _ms(two['min_ns']), 'two_max_ms': _ms(two['max_ns']),
+                'single_min_ms': _ms(single['min_ns']),
+                'single_max_ms': _ms(single['max_ns']),
+                'ideal_two_ms': _ms(job + lat_ns),
+                'two_over_ideal': two['median_ns'] / (job + lat_ns),
+                'single_over_ideal': single['median_ns'] / (n * (job + lat_ns)),
+                'speedup': single['median_ns'] / two['median_ns'],
+            })
+    return rows
+
+
+def core_rows(points):
+    rows = []
+    for n in sorted({p['n'] for p in points if p['scenario'] == 'core'}):
+        single = _find(points, 'core', 'single-pass', n, 0)
+        null = _find(points, 'core', 'null-finish', n, 0)
+        if single and null:
+            rows.append({'notifiers': n, 'single_us': single['median_ns'] / 1e3,
+                         'null_finish_us': null['median_ns'] / 1e3,
+                         'ratio': null['median_ns'] / single['median_ns']})
+    return rows
+
+
+def noise(points):
+    runs = [p for p in points if p['scenario'] == 'noise']
+    if len(runs) < 2:
+        return None
+    a, b = runs[0]['median_ns'], runs[1]['median_ns']
+    return {'n': runs[0]['n'], 'latency_us': runs[0]['latency_us'],
+            'median_ms': [_ms(a), _ms(b)], 'spread': abs(a - b) / ((a + b) / 2)}
+
+
+def format_scaling(rows, title):
+    out = [title, f'{"L us":>6} {"J us":>5} {"N":>3} {"single ms":>10} {"two ms":>8} '
+           f'{"ideal two":>9} {"two/ideal":>9} {"single/(Nx(J+L))":>16} {"speedup":>8}']
+    for r in rows:
+        out.append(f'{r["latency_us"]:>6} {r["job_us"]:>5} {r["n"]:>3} {r["single_ms"]:>10.3f} '
+                   f'{r["two_ms"]:>8.3f} {r["ideal_two_ms"]:>9.3f} {r["two_over_ideal"]:>9.2f} '
+                   f'{r["single_over_ideal"]:>16.2f} {r["speedup"]:>8.1f}')
+    return '\n'.join(out)
+
+
+def format_core(rows):
+    out = ['Scenario 3, core overhead (munmap of 64 pages, no device latency)',
+           f'{"notifiers":>9} {"single-pass us":>14} {"null-finish us":>14} {"ratio":>6}']
+    for r in rows:
+        out.append(f'{r["notifiers"]:>9} {r["single_us"]:>14.1f} {r["null_finish_us"]:>14.1f} '
+                   f'{r["ratio"]:>6.3f}')
+    return '\n'.join(out)
+
+
+def svg(rows, title):
+    """Time vs N on log-log axes, both modes and their ideal lines, per L."""
+    w, h, left, right, top, bottom = 720, 480, 70, 170, 40, 50
+    ns = sorted({r['n'] for r in rows})
+    times = [v for r in rows for v in (r['single_ms'], r['two_ms'], r['ideal_two_ms'],
+                                       r['ideal_two_ms'] * r['n'])]
+    if not ns or not times:
+        return ''
+    x0, x1 = math.log10(min(ns)), math.log10(max(ns)) or 1
+    y0, y1 = math.floor(math.log10(min(times))), math.ceil(math.log10(max(times)))
+
+    def px(n):
+        return left + (math.log10(n) - x0) / ((x1 - x0) or 1) * (w - left - right)
+
+    def py(t):
+        return h - bottom - (math.log10(t) - y0) / ((y1 - y0) or 1) * (h - top - bottom)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
+             f'font-family="sans-serif" font-size="12">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
+    for n in ns:
+        parts.append(f'<line x1="{px(n):.1f}" y1="{top}" x2="{px(n):.1f}" y2="{h - bottom}" '
+                     'stroke="#ddd"/>')
+        parts.append(f'<text x="{px(n):.1f}" y="{h - bottom + 16}" text-anchor="middle">{n}</text>')
+    for e in range(y0, y1 + 1):
+        t = 10 ** e
+        parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{w - right}" y2="{py(t):.1f}" '
+                     'stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
+    parts.append(f'<text x="{(left + w - right) / 2}" y="{h - 10}" text-anchor="middle">'
+                 'fake GPUs (N)</text>')
+    parts.append(f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" '
+                 'text-anchor="middle">munmap time (ms)</text>')
+    colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd']
+    legend_y = top + 10
+    for i, lat in enumerate(sorted({r['latency_us'] for r in rows})):
+        sel = sorted((r for r in rows if r['latency_us'] == lat), key=lambda r: r['n'])
+        color = colors[i % len(colors)]
+        series = [('single', [(r['n'], r['single_ms']) for r in sel], ''),
+                  ('two', [(r['n'], r['two_ms']) for r in sel], ''),
+                  ('ideal single', [(r['n'], r['ideal_two_ms'] * r['n']) for r in sel], '6,4'),
+                  ('ideal two', [(r['n'], r['ideal_two_ms']) for r in sel], '2,3')]
+        for j, (label, pts, dash) in enumerate(series):
+            d = ' '.join(f'{px(n):.1f},{py(t):.1f}' for n, t in pts)
+            width = 2 if not dash else 1
+            opacity = 0.5 if j == 0 else 1
+            parts.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
+                         f'stroke-width="{width}" stroke-dasharray="{dash or "none"}" '
+                         f'opacity="{opacity}"/>')
+            if not dash:
+                for n, t in pts:
+                    marker = (f'<circle cx="{px(n):.1f}" cy="{py(t):.1f}" r="3" fill="{color}"/>'
+                              if label == 'two' else
+                              f'<rect x="{px(n) - 3:.1f}" y="{py(t) - 3:.1f}" width="6" '
+                              f'height="6" fill="{color}" opacity="0.5"/>')
+                    parts.append(marker)
+            parts.append(f'<line x1="{w - right + 10}" y1="{legend_y}" x2="{w - right + 34}" '
+                         f'y2="{legend_y}" stroke="{color}" stroke-width="{width}" '
+                         f'stroke-dasharray="{dash or "none"}"/>')
+            parts.append(f'<text x="{w - right + 40}" y="{legend_y + 4}">L={lat} us {label}</text>')
+            legend_y += 18
+    parts.append('</svg>')
+    return '\n'.join(parts) + '\n'
+
+
+def machine():
+    model = ''
+    try:
+        with open('/proc/cpuinfo') as f:
+            model = next((ln.split(':', 1)[1].strip() for ln in f
+                          if ln.startswith('model name')), '')
+    except OSError:
+        pass
+    return {'cpu': model, 'cpus': os.cpu_count(), 'arch': platform.machine(),
+            'host_kernel': platform.release()}
+
+
+def write(console, summary):
+    points = parse(console)
+    if not points:
+        raise RigError('the benchmark printed no BENCH lines: see results/bench/console.log')
+    rdir = os.path.join(results_dir(), 'bench')
+    tlb, job = scaling_rows(points, 'tlb'), scaling_rows(points, 'job')
+    data = {'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
+            'machine': machine(), 'points': points, 'tlb': tlb, 'job': job,
+            'core': core_rows(points), 'noise': noise(points)}
+    with open(os.path.join(rdir, 'bench.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    with open(os.path.join(rdir, 'bench.svg'), 'w') as f:
+        f.write(svg(tlb, 'munmap with N fake GPUs, TLB-bound: single- vs two-pass'))
+    return data
+
+
+def report(data):
+    m = data['machine']
+    lines = [f'kernel {data["kernel_version"]} under UML, host {m["arch"]} {m["cpu"]} '
+             f'({m["cpus"]} CPUs), medians of the repetitions',
+             format_scaling(data['tlb'], 'Scenario 1, TLB-bound (no jobs, fault mode)'),
+             format_scaling(data['job'], 'Scenario 2, job-bound (a preempt-style job per VM: '
+                            'its fence signals J us after the notifier enables signalling)'),
+             format_core(data['core'])]
+    if data['noise']:
+        nz = data['noise']
+        lines.append(f'Run-to-run noise, two-pass N={nz["n"]} L={nz["latency_us"]} us, two '
+                     f'back-to-back runs: {nz["median_ms"][0]:.3f} ms vs '
+                     f'{nz["median_ms"][1]:.3f} ms, spread {nz["spread"] * 100:.1f} %')
+    return '\n\n'.join(lines)
