@@ -118,7 +118,7 @@ def format_core(rows):
 
 def svg(rows, title):
     """Time vs N on log-log axes, both modes and their ideal lines, per L."""
-    w, h, left, right, top, bottom = 720, 480, 70, 170, 40, 50
+    w, h, left, right, top, bottom = 760, 480, 70, 200, 40, 50
     ns = sorted({r['n'] for r in rows})
     times = [v for r in rows for v in (r['single_ms'], r['two_ms'], r['ideal_two_ms'],
                                        r['ideal_two_ms'] * r['n'])]
