@@ -101,6 +101,25 @@ out_mmput:
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_create);
 
+/*
+ * hmm_range_fault() over @range of @uptr, retried while an invalidation
+ * collides; @range->notifier_seq is the sequence the result is valid for.
+ */
+static int fake_gpu_userptr_fault(struct fake_gpu_userptr *uptr,
+				  struct hmm_range *range)
+{
+	struct mm_struct *mm = uptr->vm->mm;
+	int ret;
+
+	do {
+		range->notifier_seq = mmu_interval_read_begin(&uptr->notifier);
+		mmap_read_lock(mm);
+		ret = hmm_range_fault(range);
+		mmap_read_unlock(mm);
+	} while (ret == -EBUSY);
+	return ret;
+}
+
 /**
  * fake_gpu_userptr_bind() - fault the range in and install the GPU PTEs
  * @uptr: the userptr
@@ -130,12 +149,7 @@ int fake_gpu_userptr_bind(struct fake_gpu_userptr *uptr)
 		goto out_unlock;
 	}
 again:
-	range.notifier_seq = mmu_interval_read_begin(&uptr->notifier);
-	mmap_read_lock(vm->mm);
-	ret = hmm_range_fault(&range);
-	mmap_read_unlock(vm->mm);
-	if (ret == -EBUSY)
-		goto again;
+	ret = fake_gpu_userptr_fault(uptr, &range);
 	if (ret)
 		goto out_mmput;
 
@@ -233,13 +247,7 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 		kvfree(cpu);
 		return -EFAULT;
 	}
-again:
-	range.notifier_seq = mmu_interval_read_begin(&uptr->notifier);
-	mmap_read_lock(vm->mm);
-	ret = hmm_range_fault(&range);
-	mmap_read_unlock(vm->mm);
-	if (ret == -EBUSY)
-		goto again;
+	ret = fake_gpu_userptr_fault(uptr, &range);
 	/* -EFAULT: nothing mapped any more; every translation is stale. */
 	if (ret == -EFAULT) {
 		memset(cpu, 0, uptr->npages * sizeof(*cpu));

@@ -165,23 +165,6 @@ static void fgt_test_flow_tlb_deferred(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
 }
 
-struct fgt_unmap_args {
-	unsigned long addr;
-	unsigned long len;
-};
-
-static void fgt_unmap_fn(void *arg)
-{
-	struct fgt_unmap_args *a = arg;
-
-	vm_munmap(a->addr, a->len);
-}
-
-static void fgt_gate_open(void *gate)
-{
-	complete_all(gate);
-}
-
 /*
  * Flow 3: the embedded finish is busy -> everything synchronous in start.
  *
@@ -198,7 +181,7 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 					FAKE_GPU_VM_FAULT_MODE);
 	struct fake_gpu_userptr *uptr;
 	struct mmu_notifier_range range;
-	struct fgt_unmap_args unmap;
+	struct tp_unmap_args unmap;
 	struct tp_thread *unmapper;
 	struct completion *gate;
 	struct tp_notifier *hold;
@@ -209,12 +192,9 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
 
 	log = kunit_kzalloc(test, sizeof(*log), GFP_KERNEL);
-	gate = kunit_kzalloc(test, sizeof(*gate), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, log);
-	KUNIT_ASSERT_NOT_NULL(test, gate);
 	tp_log_init(log);
-	init_completion(gate);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_gate_open, gate), 0);
+	gate = tp_gate(test);
 	hold = tp_notifier_insert(test, log, 0, current->mm, addr, PAGE_SIZE,
 				  &tp_two_pass_ops);
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, hold);
@@ -222,7 +202,7 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 
 	unmap.addr = addr;
 	unmap.len = FGT_PAGES << PAGE_SHIFT;
-	unmapper = tp_thread_run(test, "fgt-unmap", current->mm, fgt_unmap_fn, &unmap);
+	unmapper = tp_thread_run(test, "fgt-unmap", current->mm, tp_unmap_fn, &unmap);
 	KUNIT_ASSERT_NOT_NULL(test, unmapper);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&hold->finish_entered,
 							  msecs_to_jiffies(5000)), 0);

@@ -241,7 +241,7 @@ static void fgm_test_stress(struct kunit *test)
 	unsigned long len = FGM_PAGES << PAGE_SHIFT;
 	struct tp_thread *threads[FGM_DEVS + 2];
 	struct fgm_worker workers[FGM_DEVS + 2];
-	unsigned long deadline, iter;
+	unsigned long start, deadline, iter;
 	long violations = 0;
 	struct rnd_state rnd;
 	struct fgm_stress *s;
@@ -282,7 +282,8 @@ static void fgm_test_stress(struct kunit *test)
 		KUNIT_ASSERT_NOT_NULL(test, threads[i]);
 	}
 
-	deadline = jiffies + msecs_to_jiffies(FGM_STRESS_MS);
+	start = jiffies;
+	deadline = start + msecs_to_jiffies(FGM_STRESS_MS);
 	for (iter = 0; iter < FGM_STRESS_ITERS && time_before(jiffies, deadline);
 	     iter++) {
 		unsigned long page = prandom_u32_state(&rnd) % FGM_PAGES;
@@ -314,7 +315,8 @@ static void fgm_test_stress(struct kunit *test)
 	fgm_stress_stop(s);
 	for (i = 0; i < ARRAY_SIZE(threads); i++)
 		KUNIT_EXPECT_TRUE(test, tp_thread_wait(threads[i], 5000));
-	kunit_info(test, "%lu iterations, %lld GPU reads, %lld binds\n", iter,
+	kunit_info(test, "%lu iterations in %u ms, %lld GPU reads, %lld binds\n",
+		   iter, jiffies_to_msecs(jiffies - start),
 		   atomic64_read(&s->reads), atomic64_read(&s->binds));
 	KUNIT_EXPECT_EQ(test, violations, 0);
 	KUNIT_EXPECT_EQ(test, atomic64_read(&s->bad_values), 0);

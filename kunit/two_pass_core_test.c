@@ -121,35 +121,6 @@ static void tp_release_after(struct kunit *test, struct completion *gate,
 	schedule_delayed_work(&r->work, msecs_to_jiffies(ms));
 }
 
-static void tp_gate_open(void *gate)
-{
-	complete_all(gate);
-}
-
-/* A finish gate the test opens itself; opened at the end of a failed test. */
-static struct completion *tp_gate(struct kunit *test)
-{
-	struct completion *gate = kunit_kzalloc(test, sizeof(*gate), GFP_KERNEL);
-
-	KUNIT_ASSERT_NOT_NULL(test, gate);
-	init_completion(gate);
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tp_gate_open, gate),
-			0);
-	return gate;
-}
-
-struct tp_unmap_args {
-	unsigned long addr;
-	unsigned long len;
-};
-
-static void tp_unmap_fn(void *arg)
-{
-	struct tp_unmap_args *a = arg;
-
-	vm_munmap(a->addr, a->len);
-}
-
 /* An invalidation as rmap walkers do it: no mmap_lock, start then end. */
 struct tp_clear_args {
 	struct mm_struct *mm;

@@ -12,6 +12,7 @@
 #include <kunit/test.h>
 #include <linux/kref.h>
 #include <linux/kthread.h>
+#include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -87,6 +88,35 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 	if (kunit_add_action_or_reset(test, tp_thread_put, t))
 		return NULL;
 	return t;
+}
+
+/* A tp_thread_run() function: vm_munmap() of a struct tp_unmap_args. */
+void tp_unmap_fn(void *arg)
+{
+	struct tp_unmap_args *a = arg;
+
+	vm_munmap(a->addr, a->len);
+}
+
+static void tp_gate_open(void *gate)
+{
+	complete_all(gate);
+}
+
+/*
+ * A completion for a test to hold a thread (a notifier's finish, say) and
+ * open when it wants; opened at the end of the test whatever happened, so
+ * a failed test does not leave the thread blocked.
+ */
+struct completion *tp_gate(struct kunit *test)
+{
+	struct completion *gate = kunit_kzalloc(test, sizeof(*gate), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, gate);
+	init_completion(gate);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tp_gate_open, gate),
+			0);
+	return gate;
 }
 
 /* Wait up to @timeout_ms for @t to finish; true if it did. */

@@ -13,6 +13,15 @@ struct kunit;
 struct mm_struct;
 struct tp_thread;
 
+/* Arguments of tp_unmap_fn(): vm_munmap() from a thread. */
+struct tp_unmap_args {
+	unsigned long addr;
+	unsigned long len;
+};
+
+void tp_unmap_fn(void *arg);
+struct completion *tp_gate(struct kunit *test);
+
 struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 				struct mm_struct *mm, void (*fn)(void *arg),
 				void *arg);

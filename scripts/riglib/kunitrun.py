@@ -8,7 +8,7 @@ import subprocess
 import time
 
 from . import gate, report
-from .util import RigError, cache_dir, info, results_dir
+from .util import RigError, cache_dir, git, info, results_dir
 
 BUILD_TIMEOUT = 3600
 # kunit.py's own --timeout kills the kernel; this margin covers its start-up
@@ -77,7 +77,8 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     os.makedirs(rdir)
     os.makedirs(bdir, exist_ok=True)
     summary = {'profile': name, 'kernel_version': version,
-               'tree': tree, 'build_dir': bdir, 'status': 'fail',
+               'tree': tree, 'tree_head': git(tree, 'rev-parse', '--short', 'HEAD'),
+               'filter': filter_glob, 'build_dir': bdir, 'status': 'fail',
                'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
                'expected_splats': [], 'failures': []}
 
