@@ -117,6 +117,28 @@ struct fake_gpu_userptr {
 
 extern atomic64_t fake_gpu_pass_seq;
 
+/* fake_gpu_canary.c: deliberate bugs, off unless fake_gpu.canary=NAME */
+enum fake_gpu_canary {
+	FAKE_GPU_CANARY_NONE,
+	/* GFP_KERNEL allocation under notifier_lock in invalidate_start */
+	FAKE_GPU_CANARY_LOCKDEP,
+	/* invalidate_finish reads its pool finish after freeing it */
+	FAKE_GPU_CANARY_KASAN,
+	/* the finish does not wait for its TLB invalidation */
+	FAKE_GPU_CANARY_STALE,
+	/* a first pass sleeps before refusing a non-blockable range */
+	FAKE_GPU_CANARY_SLEEP,
+	/* TLB invalidation fences never signal */
+	FAKE_GPU_CANARY_HANG,
+};
+
+extern enum fake_gpu_canary fake_gpu_canary_on;
+
+static inline bool fake_gpu_canary(enum fake_gpu_canary c)
+{
+	return unlikely(READ_ONCE(fake_gpu_canary_on) == c);
+}
+
 /* fake_gpu_tlb.c */
 struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 					    unsigned long start,

@@ -20,7 +20,9 @@
  * On a non-blockable range the first pass returns false with no side
  * effects, as xe does: every flow may sleep.
  */
+#include <linux/delay.h>
 #include <linux/hmm.h>
+#include <linux/slab.h>
 
 #include "fake_gpu_internal.h"
 
@@ -148,11 +150,15 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 	bool *submitted;
 
 	if (!mmu_notifier_range_blockable(range)) {
+		if (fake_gpu_canary(FAKE_GPU_CANARY_SLEEP))
+			msleep(1);
 		atomic64_inc(&dev->stats.nonblock_refused);
 		return false;
 	}
 
 	down_write(&vm->notifier_lock);
+	if (fake_gpu_canary(FAKE_GPU_CANARY_LOCKDEP))
+		kfree(kmalloc(64, GFP_KERNEL));
 	mmu_interval_set_seq(sub, cur_seq);
 	atomic64_set(&dev->stats.last_start_seq,
 		     atomic64_inc_return(&fake_gpu_pass_seq));
@@ -203,6 +209,8 @@ static void fake_gpu_invalidate_finish(struct mmu_interval_notifier_finish *fini
 		fake_gpu_userptr_do_inval(uptr);
 	}
 	fake_gpu_finish_put(uptr, finish);
+	if (fake_gpu_canary(FAKE_GPU_CANARY_KASAN) && finish != &uptr->finish)
+		WRITE_ONCE(finish->notifier, NULL);	/* freed just above */
 	up_write(&vm->notifier_lock);
 }
 

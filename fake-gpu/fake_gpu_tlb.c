@@ -90,7 +90,8 @@ static void fake_gpu_tlb_inval_work(struct work_struct *work)
 	fake_gpu_sleep_until(inval->deadline);
 	fake_gpu_tlb_clear(dev, inval->asid, inval->start, inval->end);
 	atomic64_inc(&dev->stats.inval_completed);
-	dma_fence_signal(&inval->fence);
+	if (!fake_gpu_canary(FAKE_GPU_CANARY_HANG))
+		dma_fence_signal(&inval->fence);
 	dma_fence_end_signalling(cookie);
 	dma_fence_put(&inval->fence);
 }
@@ -142,7 +143,8 @@ void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence)
 {
 	if (!fence)
 		return;
-	if (!(dev->test_flags & FAKE_GPU_TEST_SKIP_TLB_WAIT))
+	if (!(dev->test_flags & FAKE_GPU_TEST_SKIP_TLB_WAIT) &&
+	    !fake_gpu_canary(FAKE_GPU_CANARY_STALE))
 		dma_fence_wait(fence, false);
 	dma_fence_put(fence);
 }

@@ -243,7 +243,15 @@ static void fgt_test_nonblock_refused(struct kunit *test)
 	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, current->mm, addr,
 				addr + (FGT_PAGES << PAGE_SHIFT));
 	mmap_read_lock(current->mm);
+	/*
+	 * The core marks non-blockable hlist notifier calls with
+	 * non_block_start(), but not its interval-tree walk: do it here, so
+	 * DEBUG_ATOMIC_SLEEP reports a first pass that sleeps (the "sleep"
+	 * canary).
+	 */
+	non_block_start();
 	ret = mmu_notifier_invalidate_range_start_nonblock(&range);
+	non_block_end();
 	if (!ret)	/* a broken notifier accepted it: end it cleanly */
 		mmu_notifier_invalidate_range_end(&range);
 	mmap_read_unlock(current->mm);

@@ -38,7 +38,8 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
     ('lockdep-off', r'turning off the locking correctness validator|'
                     r'Disabling lock debugging due to kernel taint'),
     ('atomic-sleep', r'BUG: (sleeping function called from invalid context|'
-                     r'scheduling while atomic|workqueue leaked lock)'),
+                     r'scheduling while atomic|scheduling in a non-blocking section|'
+                     r'workqueue leaked lock)'),
     ('soft-lockup', r'BUG: soft lockup'),
     ('hung-task', r'INFO: task \S+ blocked for more than \d+ seconds'),
     ('rcu-stall', r'rcu: INFO: \S+ (self-)?detected stall|detected stalls on CPUs'),

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fake-gpu canaries: deliberate bugs that prove the rig's detectors are
+ * live. Each is inert unless named on the kernel command line with
+ * fake_gpu.canary=NAME; "scripts/rig canaries" boots the debug kernel once
+ * per canary and requires the run to fail with the expected detector.
+ */
+#include <linux/moduleparam.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+
+#include "fake_gpu_internal.h"
+
+static const char * const fake_gpu_canary_names[] = {
+	[FAKE_GPU_CANARY_NONE] = "",
+	[FAKE_GPU_CANARY_LOCKDEP] = "lockdep",
+	[FAKE_GPU_CANARY_KASAN] = "kasan",
+	[FAKE_GPU_CANARY_STALE] = "stale",
+	[FAKE_GPU_CANARY_SLEEP] = "sleep",
+	[FAKE_GPU_CANARY_HANG] = "hang",
+};
+
+enum fake_gpu_canary fake_gpu_canary_on __read_mostly;
+
+static int fake_gpu_canary_set(const char *val, const struct kernel_param *kp)
+{
+	int i = sysfs_match_string(fake_gpu_canary_names, val);
+
+	if (i < 0) {
+		pr_err("fake_gpu: unknown canary \"%s\"\n", val);
+		return -EINVAL;
+	}
+	fake_gpu_canary_on = i;
+	return 0;
+}
+
+static int fake_gpu_canary_get(char *buf, const struct kernel_param *kp)
+{
+	return sysfs_emit(buf, "%s\n", fake_gpu_canary_names[fake_gpu_canary_on]);
+}
+
+static const struct kernel_param_ops fake_gpu_canary_ops = {
+	.set = fake_gpu_canary_set,
+	.get = fake_gpu_canary_get,
+};
+module_param_cb(canary, &fake_gpu_canary_ops, NULL, 0444);
+MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep or hang (testing only)");

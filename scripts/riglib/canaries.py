@@ -1,0 +1,84 @@
+"""scripts/rig canaries: prove the detectors are live in the kernels we build.
+
+configs/canaries.ini lists deliberate bugs of the fake GPU, each switched on
+with fake_gpu.canary=NAME. A canary passes when its run FAILS and one of its
+expected detectors is what failed it; a canary whose bug went unnoticed, or
+was noticed by the wrong detector only, fails the check.
+"""
+
+import configparser
+import os
+
+from . import kunitrun
+from .util import REPO, RigError, info
+
+CANARIES_INI = os.path.join(REPO, 'configs', 'canaries.ini')
+DEFAULT_TIMEOUT = 120
+
+
+def load():
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(CANARIES_INI) as f:
+            parser.read_file(f)
+    except (OSError, configparser.Error) as err:
+        raise RigError(f'cannot read {CANARIES_INI}: {err}') from err
+    canaries = []
+    for name in parser.sections():
+        sec = parser[name]
+        if 'suites' not in sec or 'detectors' not in sec:
+            raise RigError(f'{CANARIES_INI}: canary {name} needs suites and detectors')
+        try:
+            timeout = sec.getint('timeout', DEFAULT_TIMEOUT)
+        except ValueError as err:
+            raise RigError(f'{CANARIES_INI}: canary {name}: bad timeout') from err
+        canaries.append({'name': name, 'suites': sec['suites'],
+                         'detectors': sec['detectors'].split(),
+                         'kernel_args': sec.get('kernel_args', '').split(),
+                         'timeout': timeout})
+    return canaries
+
+
+def detected(summary):
+    """(detector, first line of its report) pairs that failed @summary."""
+    found = [(s['kind'], s['first_lines'][0]) for s in summary['splats']]
+    if summary.get('timeout'):
+        found.append(('timeout', f'{summary["timeout"]} after {summary.get("run_seconds")} s'))
+    found += [('test', f) for f in summary['failures'] if f.startswith('test failed:')]
+    return found
+
+
+def run_canaries(base, profile, version, jobs, names=()):
+    canaries = load()
+    if names:
+        known = {c['name'] for c in canaries}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise RigError(f'unknown canary {", ".join(unknown)}; known: {", ".join(known)}')
+        canaries = [c for c in canaries if c['name'] in names]
+    rows = []
+    for c in canaries:
+        info(f'canary {c["name"]}: expecting {" or ".join(c["detectors"])}')
+        summary = kunitrun.run_profile(base, profile, version, jobs,
+                                       filter_glob=c['suites'],
+                                       kernel_args=[f'fake_gpu.canary={c["name"]}',
+                                                    *c['kernel_args']],
+                                       name=f'canary-{c["name"]}', timeout=c['timeout'])
+        found = detected(summary)
+        hits = [(d, line) for d, line in found if d in c['detectors']]
+        build_failed = any(f.startswith('build') for f in summary['failures'])
+        ok = summary['status'] == 'fail' and bool(hits) and not build_failed
+        rows.append((c['name'], ok, hits[0] if hits else None, found))
+    print()
+    for name, ok, hit, found in rows:
+        if ok:
+            print(f'caught  {name}: by {hit[0]}: {hit[1]}')
+        else:
+            seen = ', '.join(sorted({d for d, _ in found})) or 'nothing'
+            print(f'MISSED  {name}: detectors that fired: {seen}')
+    bad = [r[0] for r in rows if not r[1]]
+    if bad:
+        info('canaries not caught by their detector: ' + ', '.join(bad))
+        return 1
+    info(f'all {len(rows)} canaries caught by their detectors')
+    return 0
