@@ -1,0 +1,27 @@
+"""configs/canaries.ini and how a canary run's summary is judged."""
+
+import unittest
+
+from riglib import canaries
+
+
+class Canaries(unittest.TestCase):
+    def test_every_canary_of_the_issue_is_configured(self):
+        names = {c['name']: c for c in canaries.load()}
+        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang'})
+        self.assertEqual(names['lockdep']['detectors'], ['lockdep'])
+        self.assertIn('hung-task', names['hang']['detectors'])
+
+    def test_detected_names_splats_timeouts_and_failed_tests(self):
+        summary = {'splats': [{'kind': 'kasan', 'first_lines': ['BUG: KASAN: x']}],
+                   'timeout': 'kunit.py --timeout', 'run_seconds': 90,
+                   'failures': ['kasan splat in t', 'test failed: s.t']}
+        self.assertEqual([d for d, _ in canaries.detected(summary)],
+                         ['kasan', 'timeout', 'test'])
+
+    def test_a_clean_run_detects_nothing(self):
+        self.assertEqual(canaries.detected({'splats': [], 'failures': []}), [])
+
+
+if __name__ == '__main__':
+    unittest.main()
