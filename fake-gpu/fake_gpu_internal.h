@@ -130,6 +130,8 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_SLEEP,
 	/* TLB invalidation fences never signal */
 	FAKE_GPU_CANARY_HANG,
+	/* the waiter of a TLB invalidation leaks its fence reference */
+	FAKE_GPU_CANARY_LEAK,
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;

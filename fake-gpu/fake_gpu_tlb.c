@@ -146,7 +146,8 @@ void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence)
 	if (!(dev->test_flags & FAKE_GPU_TEST_SKIP_TLB_WAIT) &&
 	    !fake_gpu_canary(FAKE_GPU_CANARY_STALE))
 		dma_fence_wait(fence, false);
-	dma_fence_put(fence);
+	if (!fake_gpu_canary(FAKE_GPU_CANARY_LEAK))
+		dma_fence_put(fence);
 }
 
 void fake_gpu_tlb_fill(struct fake_gpu_dev *dev, u32 asid, unsigned long va,

@@ -82,6 +82,7 @@ static void fgt_test_bind_read_unmap_rebind(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, st.single_pass, 1);
 	else
 		KUNIT_EXPECT_EQ(test, st.single_pass, 0);
+	tp_detach_mm();
 }
 
 /* Flow 1: jobs pending -> the finish waits for them and invalidates. */
@@ -112,6 +113,7 @@ static void fgt_test_flow_jobs_pending(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
 	fgt_expect_faults(test, uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	tp_detach_mm();
 }
 
 /*
@@ -138,6 +140,7 @@ static void fgt_test_preempt_job(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fgt_stats(dev).deferred_jobs, 1);
 	dma_fence_put(job);
 	fgt_expect_faults(test, uptr, FGT_PAGES);
+	tp_detach_mm();
 }
 
 /* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
@@ -163,6 +166,7 @@ static void fgt_test_flow_tlb_deferred(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
 	fgt_expect_faults(test, uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	tp_detach_mm();
 }
 
 /*
@@ -225,6 +229,7 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
 	fgt_expect_faults(test, uptr, FGT_PAGES - 1);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	tp_detach_mm();
 }
 
 /* A non-blockable range: the first pass refuses it and changes nothing. */
@@ -262,6 +267,7 @@ static void fgt_test_nonblock_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.inval_submitted, 0);
 	KUNIT_EXPECT_EQ(test, st.finishes + st.single_pass, 0);
 	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	tp_detach_mm();
 }
 
 /* The oracle catches a finish that does not wait for its TLB invalidation. */
@@ -291,6 +297,7 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 	st = fgt_stats(dev);
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	tp_detach_mm();
 }
 
 /* Bad arguments fail with -EINVAL or -EFAULT and change nothing. */
@@ -343,6 +350,7 @@ static void fgt_test_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, 0, &val), -EINVAL);
 	st = fgt_stats(dev);
 	KUNIT_EXPECT_EQ(test, st.gpu_faults, 0);
+	tp_detach_mm();
 }
 
 /*
@@ -383,6 +391,7 @@ static void fgt_test_pool_failure_falls_back(struct kunit *test)
 	fgt_expect_faults(test, b, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(a), 0);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(b), 0);
+	tp_detach_mm();
 }
 
 static struct kunit_case fgt_behaviour_cases[] = {

@@ -32,6 +32,7 @@
 #include <linux/sort.h>
 
 #include "fake_gpu_test_common.h"
+#include "two_pass_thread.h"
 
 #define FGB_PAGES	64
 #define FGB_MAX_DEVS	64
@@ -225,6 +226,7 @@ static void fgb_test_core_overhead(struct kunit *test)
 		fgb_core_point(test, addr, counts[i], false);
 		fgb_core_point(test, addr, counts[i], true);
 	}
+	tp_detach_mm();
 }
 
 static struct kunit_case fgb_cases[] = {

@@ -94,6 +94,7 @@ static void fgm_test_munmap_invalidates_all(struct kunit *test)
 		fgt_expect_faults(test, uptr[i], FGM_PAGES);
 		KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr[i]), 0);
 	}
+	tp_detach_mm();
 }
 
 static void fgm_vm_destroy(void *vm)
@@ -322,6 +323,7 @@ static void fgm_test_stress(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, atomic64_read(&s->bad_values), 0);
 	KUNIT_EXPECT_GT(test, iter, 0);
 	KUNIT_EXPECT_GT(test, atomic64_read(&s->reads), 0);
+	tp_detach_mm();
 }
 
 static struct kunit_case fgm_cases[] = {

@@ -178,6 +178,7 @@ static void tp_test_finish_null_on_entry(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(n); i++)
 		KUNIT_EXPECT_EQ_MSG(test, atomic_read(&n[i]->entry_not_null), 0,
 				    "notifier %d saw *finish != NULL", i);
+	tp_detach_mm();
 }
 
 /*
@@ -231,6 +232,7 @@ static void tp_test_finish_after_every_start(struct kunit *test)
 		KUNIT_EXPECT_EQ(test, ev->event, MMU_NOTIFY_UNMAP);
 		KUNIT_EXPECT_TRUE(test, ev->blockable);
 	}
+	tp_detach_mm();
 }
 
 /* Rule 3: finishes run in the order their first passes ran. */
@@ -252,6 +254,7 @@ static void tp_test_finish_order(struct kunit *test)
 	for (i = 0; i < ARRAY_SIZE(starts) && starts[i] >= 0; i++)
 		KUNIT_EXPECT_EQ_MSG(test, finishes[i], starts[i],
 				    "finish %d is not in start order", i);
+	tp_detach_mm();
 }
 
 /*
@@ -278,6 +281,7 @@ static void tp_test_null_finish_no_second_pass(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, mmu_interval_read_retry(&sync->sub, seq_sync));
 	KUNIT_EXPECT_TRUE(test, mmu_interval_read_retry(&busy->sub, seq_busy));
 	busy->finish_inuse = false;
+	tp_detach_mm();
 }
 
 /*
@@ -305,6 +309,7 @@ static void tp_test_single_pass_unchanged(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_INVALIDATE, 1), 0);
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_START_DEFERRED, 1), 2);
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_FINISH, 1), 2);
+	tp_detach_mm();
 }
 
 /*
@@ -351,6 +356,7 @@ static void tp_test_read_begin_waits_for_finish(struct kunit *test)
 			    "read_begin() returned while the finish was running");
 
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(unmapper, TP_WAIT_MS));
+	tp_detach_mm();
 }
 
 /*
@@ -394,6 +400,7 @@ static void tp_test_racing_invalidations(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, reader.finish_returned, 1);
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_FINISH, 0), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&n->wrong_pointer), 0);
+	tp_detach_mm();
 }
 
 /*
@@ -423,6 +430,7 @@ static void tp_test_remove_waits_for_finish(struct kunit *test)
 	/* On timeout n leaks rather than being freed under the remover. */
 	KUNIT_ASSERT_TRUE(test, tp_thread_wait(rm, TP_WAIT_MS));
 	KUNIT_EXPECT_EQ(test, remover.finish_returned, 1);
+	tp_detach_mm();
 }
 
 /* Whether the tree is idle for @n: read_begin() returns promptly. */
@@ -480,6 +488,7 @@ static void tp_test_nonblock_eagain(struct kunit *test)
 		/* Undo the core's leak so the mm can be torn down. */
 		mmu_notifier_invalidate_range_end(&range);
 	}
+	tp_detach_mm();
 }
 
 /* Rule 7, the other outcome: a non-blockable walk that completes. */
@@ -504,6 +513,7 @@ static void tp_test_nonblock_success(struct kunit *test)
 	if (!ret)
 		mmu_notifier_invalidate_range_end(&range);
 	mmap_read_unlock(f->mm);
+	tp_detach_mm();
 }
 
 /* Rule 8: exit_mmap()'s release walk follows the same two-pass rules. */
@@ -585,6 +595,7 @@ static void tp_test_start_without_finish_rejected(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ret, -EINVAL);
 	if (!ret)	/* never leave the bad notifier on the mm */
 		mmu_interval_notifier_remove(&sub);
+	tp_detach_mm();
 }
 
 static int tp_init(struct kunit *test)

@@ -119,6 +119,24 @@ struct completion *tp_gate(struct kunit *test)
 	return gate;
 }
 
+/*
+ * Detach the mm kunit_vm_mmap() attached to the test thread, at the end of
+ * a test. In 6.12 a kthread that exits with an mm attached by
+ * kthread_use_mm() leaves that mm's mm_count one too high, so every test
+ * would leak its mm_struct (kmemleak in the leak profile shows it).
+ * Detaching drops the thread's references; the test's own mmget() keeps
+ * the mm until its cleanup has removed the notifiers.
+ */
+void tp_detach_mm(void)
+{
+	struct mm_struct *mm = current->mm;
+
+	if (!mm)
+		return;
+	kthread_unuse_mm(mm);
+	mmput(mm);
+}
+
 /* Wait up to @timeout_ms for @t to finish; true if it did. */
 bool tp_thread_wait(struct tp_thread *t, unsigned int timeout_ms)
 {

@@ -21,6 +21,7 @@ struct tp_unmap_args {
 
 void tp_unmap_fn(void *arg);
 struct completion *tp_gate(struct kunit *test);
+void tp_detach_mm(void);
 
 struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 				struct mm_struct *mm, void (*fn)(void *arg),

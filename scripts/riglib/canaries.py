@@ -33,6 +33,7 @@ def load():
         except ValueError as err:
             raise RigError(f'{CANARIES_INI}: canary {name}: bad timeout') from err
         canaries.append({'name': name, 'suites': sec['suites'],
+                         'profile': sec.get('profile'),
                          'detectors': sec['detectors'].split(),
                          'kernel_args': sec.get('kernel_args', '').split(),
                          'timeout': timeout})
@@ -48,7 +49,8 @@ def detected(summary):
     return found
 
 
-def run_canaries(base, profile, version, jobs, names=()):
+def run_canaries(base, profiles, version, jobs, names=()):
+    """Run the canaries; @profiles maps names to profiles, with a 'default'."""
     canaries = load()
     if names:
         known = {c['name'] for c in canaries}
@@ -59,6 +61,10 @@ def run_canaries(base, profile, version, jobs, names=()):
     rows = []
     for c in canaries:
         info(f'canary {c["name"]}: expecting {" or ".join(c["detectors"])}')
+        if (c['profile'] or 'default') not in profiles:
+            raise RigError(f'{CANARIES_INI}: canary {c["name"]}: unknown profile '
+                           f'{c["profile"]}')
+        profile = profiles[c['profile'] or 'default']
         summary = kunitrun.run_profile(base, profile, version, jobs,
                                        filter_glob=c['suites'],
                                        kernel_args=[f'fake_gpu.canary={c["name"]}',

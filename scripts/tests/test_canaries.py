@@ -8,7 +8,8 @@ from riglib import canaries
 class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
-        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang'})
+        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak'})
+        self.assertEqual(names['leak']['profile'], 'leak')
         self.assertEqual(names['lockdep']['detectors'], ['lockdep'])
         self.assertIn('hung-task', names['hang']['detectors'])
 
