@@ -1,0 +1,154 @@
+"""scripts/rig coverage: line and branch coverage of the new code, with lcov.
+
+Runs the suites in the coverage profile (gcov on UML: the kernel writes its
+.gcda files into the build directory when it exits), captures them with
+lcov, writes an HTML report under results/coverage/html and reports:
+
+  (a) the lines kernel-patches/0001 adds or changes in mm/mmu_notifier.c,
+      lines and branches;
+  (b) fake-gpu/, lines and branches.
+
+Targets: (a) 100 % of lines and 90 % of branches, (b) 90 % of lines.
+"""
+
+import json
+import os
+import re
+import subprocess
+
+from .util import RigError, results_dir, run
+
+CORE_FILE = 'mm/mmu_notifier.c'
+FAKE_GPU_DIR = 'lib/two-pass-rig/fake-gpu/'
+TARGETS = {'core_lines': 100.0, 'core_branches': 90.0, 'fake_gpu_lines': 90.0}
+
+
+def added_lines(patch, path=CORE_FILE):
+    """New-file line numbers of the '+' lines @patch adds to @path."""
+    lines = set()
+    current, new_line = None, 0
+    with open(patch, errors='replace') as f:
+        for text in f:
+            if text.startswith('+++ '):
+                current = text[4:].strip()
+                current = current[2:] if current.startswith('b/') else current
+                continue
+            if current != path:
+                continue
+            m = re.match(r'@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@', text)
+            if m:
+                new_line = int(m.group(1))
+            elif text.startswith('+'):
+                lines.add(new_line)
+                new_line += 1
+            elif text.startswith(' '):
+                new_line += 1
+    return lines
+
+
+def parse_info(path):
+    """{source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}."""
+    files, cur = {}, None
+    with open(path, errors='replace') as f:
+        for text in f:
+            text = text.strip()
+            if text.startswith('SF:'):
+                cur = files.setdefault(os.path.normpath(text[3:]),
+                                       {'lines': {}, 'branches': {}})
+            elif text.startswith('DA:') and cur is not None:
+                line, hits = text[3:].split(',')[:2]
+                cur['lines'][int(line)] = cur['lines'].get(int(line), 0) + int(hits)
+            elif text.startswith('BRDA:') and cur is not None:
+                line, block, branch, taken = text[5:].split(',')
+                key = (int(line), f'{block}.{branch}')
+                hit = 0 if taken == '-' else int(taken)
+                cur['branches'][key] = cur['branches'].get(key, 0) + hit
+    return files
+
+
+def percent(covered, total):
+    return 100.0 * covered / total if total else 100.0
+
+
+def measure(files, core_lines):
+    core = next((v for k, v in files.items() if k.endswith('/' + CORE_FILE)), None)
+    if core is None:
+        raise RigError(f'no coverage data for {CORE_FILE}: was the kernel built with gcov?')
+    core_da = {n: h for n, h in core['lines'].items() if n in core_lines}
+    core_br = {k: t for k, t in core['branches'].items() if k[0] in core_lines}
+    fg = {k: v for k, v in files.items() if FAKE_GPU_DIR in k}
+    if not fg:
+        raise RigError('no coverage data for fake-gpu/')
+    fg_da = [(k, n, h) for k, v in fg.items() for n, h in v['lines'].items()]
+    fg_br = [t for v in fg.values() for t in v['branches'].values()]
+    return {
+        'core_lines': percent(sum(1 for h in core_da.values() if h), len(core_da)),
+        'core_lines_total': len(core_da),
+        'core_lines_missed': sorted(n for n, h in core_da.items() if not h),
+        'core_branches': percent(sum(1 for t in core_br.values() if t), len(core_br)),
+        'core_branches_total': len(core_br),
+        'core_branches_missed': sorted({k[0] for k, t in core_br.items() if not t}),
+        'fake_gpu_lines': percent(sum(1 for _, _, h in fg_da if h), len(fg_da)),
+        'fake_gpu_lines_total': len(fg_da),
+        'fake_gpu_branches': percent(sum(1 for t in fg_br if t), len(fg_br)),
+        'fake_gpu_branches_total': len(fg_br),
+        'fake_gpu_lines_missed': sorted(f'{os.path.basename(k)}:{n}'
+                                        for k, n, h in fg_da if not h),
+    }
+
+
+def lcov(bdir, rdir):
+    """Capture the run's .gcda files; return the path of our tracefile."""
+    all_info = os.path.join(rdir, 'all.info')
+    ours = os.path.join(rdir, 'ours.info')
+    rc = ['--rc', 'lcov_branch_coverage=1']
+    res = run(['lcov', '--quiet', '--capture', '--directory', bdir,
+               '--output-file', all_info, *rc], check=False, capture=True)
+    if res.returncode != 0:
+        raise RigError(f'lcov --capture failed: {res.stderr.strip()[-500:]}')
+    run(['lcov', '--quiet', '--extract', all_info, '*/' + CORE_FILE,
+         '*/' + FAKE_GPU_DIR + '*', '--output-file', ours, *rc], capture=True)
+    run(['genhtml', '--quiet', '--branch-coverage', '--output-directory',
+         os.path.join(rdir, 'html'), ours], capture=True)
+    return ours
+
+
+def report(m):
+    def line(label, value, total, target=None):
+        mark = '' if target is None else (' ok' if value >= target else f' MISSED (target {target:g} %)')
+        return f'  {label:<44} {value:6.1f} % of {total}{mark}'
+    out = ['Coverage of the new code',
+           line('(a) 0001 lines in mm/mmu_notifier.c', m['core_lines'],
+                m['core_lines_total'], TARGETS['core_lines']),
+           line('(a) 0001 branches in mm/mmu_notifier.c', m['core_branches'],
+                m['core_branches_total'], TARGETS['core_branches']),
+           line('(b) fake-gpu/ lines', m['fake_gpu_lines'], m['fake_gpu_lines_total'],
+                TARGETS['fake_gpu_lines']),
+           line('(b) fake-gpu/ branches', m['fake_gpu_branches'], m['fake_gpu_branches_total'])]
+    if m['core_lines_missed']:
+        out.append('  (a) lines never run: ' + ', '.join(map(str, m['core_lines_missed'])))
+    if m['core_branches_missed']:
+        out.append('  (a) lines with a branch never taken: '
+                   + ', '.join(map(str, m['core_branches_missed'])))
+    return '\n'.join(out)
+
+
+def met(m):
+    return all(m[k] >= v for k, v in TARGETS.items())
+
+
+def write(bdir, core_patch):
+    """Capture, measure against @core_patch (0001) and write coverage.json."""
+    rdir = os.path.join(results_dir(), 'coverage')
+    ours = lcov(bdir, rdir)
+    m = measure(parse_info(ours), added_lines(core_patch))
+    with open(os.path.join(rdir, 'coverage.json'), 'w') as f:
+        json.dump(m, f, indent=1)
+    return m
+
+
+def check_tools():
+    for tool in ('lcov', 'genhtml'):
+        if subprocess.run(['which', tool], stdout=subprocess.DEVNULL).returncode:
+            raise RigError(f'{tool} not found: run "scripts/rig setup" as root (installs lcov)')
+

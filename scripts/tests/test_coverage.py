@@ -1,0 +1,60 @@
+"""Coverage arithmetic: which lines 0001 adds, and the lcov tracefile."""
+
+import os
+import tempfile
+import unittest
+
+from riglib import coverage
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PATCH = os.path.join(REPO, 'kernel-patches',
+                     '0001-mm-mmu_notifier-Allow-two-pass-struct-mmu_interval_n.patch')
+
+TRACE = """SF:/t/mm/mmu_notifier.c
+DA:10,1
+DA:11,0
+DA:12,3
+BRDA:10,0,0,1
+BRDA:10,0,1,-
+BRDA:40,0,0,0
+end_of_record
+SF:/t/lib/two-pass-rig/fake-gpu/fake_gpu_tlb.c
+DA:1,1
+DA:2,0
+BRDA:1,0,0,2
+BRDA:1,0,1,0
+end_of_record
+"""
+
+
+class Coverage(unittest.TestCase):
+    def test_added_lines_are_the_plus_lines_of_mmu_notifier_c(self):
+        lines = coverage.added_lines(PATCH)
+        with open(PATCH) as f:
+            plus = 0
+            in_core = False
+            for text in f:
+                if text.startswith('+++ '):
+                    in_core = text.strip().endswith('mm/mmu_notifier.c')
+                elif in_core and text.startswith('+'):
+                    plus += 1
+        self.assertEqual(len(lines), plus)
+        self.assertGreater(plus, 50)
+
+    def test_measure_counts_only_added_core_lines(self):
+        with tempfile.NamedTemporaryFile('w', suffix='.info', delete=False) as f:
+            f.write(TRACE)
+        try:
+            m = coverage.measure(coverage.parse_info(f.name), {10, 11})
+        finally:
+            os.unlink(f.name)
+        self.assertEqual((m['core_lines'], m['core_lines_total']), (50.0, 2))
+        self.assertEqual(m['core_lines_missed'], [11])
+        self.assertEqual((m['core_branches'], m['core_branches_total']), (50.0, 2))
+        self.assertEqual((m['fake_gpu_lines'], m['fake_gpu_lines_total']), (50.0, 2))
+        self.assertEqual(m['fake_gpu_branches'], 50.0)
+        self.assertFalse(coverage.met(m))
+
+
+if __name__ == '__main__':
+    unittest.main()
