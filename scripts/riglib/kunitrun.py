@@ -20,11 +20,38 @@ def build_dir(base, profile):
     return os.path.join(cache_dir(), 'build', base.key, profile.name)
 
 
-def _kunit_cmd(tree, verb, bdir, jobs):
+def gcov_compiler_dir():
+    """A compiler directory whose libgcov.a does not clash with the kernel.
+
+    GCC >= 7's libgcov.a defines mangle_path(), which fs/seq_file.c defines
+    too, so a UML kernel with CONFIG_GCOV does not link. A copy with the
+    symbol renamed, found first through the driver's -B prefix, does.
+    """
+    out = os.path.join(cache_dir(), 'gcov-compiler')
+    lib = os.path.join(out, 'libgcov.a')
+    if not os.path.exists(lib):
+        src = subprocess.run(['gcc', '-print-file-name=libgcov.a'], text=True,
+                             stdout=subprocess.PIPE).stdout.strip()
+        if not os.path.isfile(src):
+            raise RigError('gcc has no libgcov.a: cannot build the coverage profile')
+        os.makedirs(out, exist_ok=True)
+        res = subprocess.run(['objcopy', '--redefine-sym',
+                              'mangle_path=__rig_gcov_mangle_path', src, lib + '.tmp'],
+                             stderr=subprocess.PIPE, text=True)
+        if res.returncode:
+            raise RigError(f'objcopy of {src} failed: {res.stderr.strip()}')
+        os.rename(lib + '.tmp', lib)
+    return out
+
+
+def _kunit_cmd(tree, verb, bdir, jobs, profile=None):
     cmd = ['python3', os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py'),
            verb, '--arch=um', '--build_dir', bdir]
     if verb == 'build':
-        cmd += ['--jobs', str(jobs), '--make_options', 'CC=ccache gcc']
+        cc = 'ccache gcc'
+        if profile is not None and profile.libgcov_fix:
+            cc += f' -B{gcov_compiler_dir()}/'
+        cmd += ['--jobs', str(jobs), '--make_options', f'CC={cc}']
     return cmd
 
 
@@ -83,7 +110,7 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
                'expected_splats': [], 'failures': []}
 
     info(f'[{name}] building ({profile.description})')
-    cmd = _kunit_cmd(tree, 'build', bdir, jobs)
+    cmd = _kunit_cmd(tree, 'build', bdir, jobs, profile)
     for frag in profile.fragments:
         cmd += ['--kunitconfig', frag]
     t0 = time.monotonic()

@@ -24,6 +24,8 @@ class Profile:
         except ValueError as err:
             raise RigError(f'{PROFILES_INI}: profile {name}: bad timeout') from err
         self.kernel_args = section.get('kernel_args', '').split()
+        # gcov on UML with GCC >= 7: see kunitrun.gcov_compiler_dir().
+        self.libgcov_fix = section.getboolean('libgcov_fix', False)
         self.default = section.getboolean('default', False)
         self.test = section.getboolean('test', False)
 
