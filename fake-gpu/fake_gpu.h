@@ -115,6 +115,7 @@ int fake_gpu_devs_create(unsigned int count, u32 latency_us, u32 jitter_us,
 			 struct fake_gpu_dev **devs);
 void fake_gpu_devs_destroy(unsigned int count, struct fake_gpu_dev **devs);
 void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st);
+unsigned int fake_gpu_dev_index(struct fake_gpu_dev *dev);
 void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags);
 
 struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,

@@ -47,6 +47,18 @@ void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st)
 }
 EXPORT_SYMBOL_GPL(fake_gpu_dev_stats);
 
+/**
+ * fake_gpu_dev_index() - the device's number, N in debugfs fake_gpu/gpuN
+ * @dev: the device
+ *
+ * Return: the index.
+ */
+unsigned int fake_gpu_dev_index(struct fake_gpu_dev *dev)
+{
+	return dev->index;
+}
+EXPORT_SYMBOL_GPL(fake_gpu_dev_index);
+
 static int fake_gpu_stats_show(struct seq_file *m, void *unused)
 {
 	struct fake_gpu_stats st;

@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 
+#include "debugfs_file.h"
 #include "fake_gpu_test_common.h"
 #include "two_pass_recorder.h"
 #include "two_pass_thread.h"
@@ -300,6 +301,48 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 	tp_detach_mm();
 }
 
+/*
+ * The counters are readable from debugfs, fake_gpu/gpuN/stats, and agree
+ * with the snapshot the tests use; fences name their driver and timeline.
+ */
+static void fgt_test_debugfs_stats_and_fence_names(struct kunit *test)
+{
+	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
+					FAKE_GPU_VM_FAULT_MODE);
+	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fake_gpu_stats st;
+	struct dma_fence *job;
+	struct vfsmount *mnt;
+	char path[32], *text;
+	struct file *file;
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 10, &job), 0);
+	KUNIT_EXPECT_STREQ(test, job->ops->get_driver_name(job), "fake-gpu");
+	KUNIT_EXPECT_STREQ(test, job->ops->get_timeline_name(job), "job");
+	dma_fence_put(job);
+
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	st = fgt_stats(dev);
+
+	snprintf(path, sizeof(path), "fake_gpu/gpu%u/stats", fake_gpu_dev_index(dev));
+	file = kml_open_path(test, &mnt, path, O_RDONLY);
+	KUNIT_ASSERT_NOT_NULL(test, file);
+	text = kml_report(test, file);
+	fput(file);
+	mntput(mnt);
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "inval_submitted 1\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "inval_completed 1\n"));
+	KUNIT_EXPECT_NOT_NULL(test, st.deferred_jobs ?
+			      strstr(text, "deferred_jobs 1\n") :
+			      strstr(text, "deferred_tlb 1\n"));
+	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "finishes 1\n"));
+	kvfree(text);
+	tp_detach_mm();
+}
+
 /* Bad arguments fail with -EINVAL or -EFAULT and change nothing. */
 static void fgt_test_bad_arguments(struct kunit *test)
 {
@@ -402,6 +445,7 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_catches_skipped_tlb_wait),
+	KUNIT_CASE(fgt_test_debugfs_stats_and_fence_names),
 	KUNIT_CASE(fgt_test_bad_arguments),
 	KUNIT_CASE(fgt_test_pool_failure_falls_back),
 	{}

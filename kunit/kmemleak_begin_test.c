@@ -8,7 +8,7 @@
  */
 #include <linux/delay.h>
 
-#include "kmemleak_debugfs.h"
+#include "debugfs_file.h"
 #include "two_pass_thread.h"
 
 static void kml_test_begin(struct kunit *test)

@@ -8,7 +8,7 @@
  */
 #include <linux/delay.h>
 
-#include "kmemleak_debugfs.h"
+#include "debugfs_file.h"
 
 static void kml_test_end(struct kunit *test)
 {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * kmemleak's debugfs file, opened from a KUnit test through an internal
- * mount of debugfs: kmemleak has no in-kernel interface to scan or report.
+ * debugfs files opened from a KUnit test through an internal mount of
+ * debugfs: kmemleak's file (it has no in-kernel interface to scan or
+ * report) and the fake GPU's counters.
  */
-#ifndef _KMEMLEAK_DEBUGFS_H
-#define _KMEMLEAK_DEBUGFS_H
+#ifndef _DEBUGFS_FILE_H
+#define _DEBUGFS_FILE_H
 
 #include <kunit/test.h>
 #include <linux/file.h>
@@ -19,7 +20,8 @@
 #define KML_MIN_AGE_MS	5000
 #define KML_REPORT_MAX	(64 * 1024)
 
-static inline struct file *kml_open(struct kunit *test, struct vfsmount **mnt)
+static inline struct file *kml_open_path(struct kunit *test, struct vfsmount **mnt,
+					 const char *path, int flags)
 {
 	struct file_system_type *type = get_fs_type("debugfs");
 	struct file *file;
@@ -29,14 +31,19 @@ static inline struct file *kml_open(struct kunit *test, struct vfsmount **mnt)
 	put_filesystem(type);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(*mnt), "cannot mount debugfs: %ld",
 			       PTR_ERR(*mnt));
-	file = file_open_root_mnt(*mnt, "kmemleak", O_RDWR, 0);
+	file = file_open_root_mnt(*mnt, path, flags, 0);
 	if (IS_ERR(file)) {
 		mntput(*mnt);
-		KUNIT_FAIL(test, "cannot open kmemleak: %ld (is it enabled?)",
+		KUNIT_FAIL(test, "cannot open debugfs file %s: %ld", path,
 			   PTR_ERR(file));
 		return NULL;
 	}
 	return file;
+}
+
+static inline struct file *kml_open(struct kunit *test, struct vfsmount **mnt)
+{
+	return kml_open_path(test, mnt, "kmemleak", O_RDWR);
 }
 
 /*
@@ -85,4 +92,4 @@ static inline char *kml_report(struct kunit *test, struct file *file)
 	return buf;
 }
 
-#endif /* _KMEMLEAK_DEBUGFS_H */
+#endif /* _DEBUGFS_FILE_H */
