@@ -115,6 +115,7 @@ class _Ktap:
         self.top_plan = None
         self.top_results = 0
         stack = []
+        marks = []                # per open subtest: len(results) when it opened
         started = False
         for i, line in enumerate(lines):
             self.open_at.append(tuple(stack))
@@ -125,6 +126,7 @@ class _Ktap:
             m = SUBTEST.match(line)
             if m:
                 stack.append((len(m.group(1)), m.group(2)))
+                marks.append(len(self.results))
                 continue
             m = PLAN.match(line)
             if m and len(m.group(1)) == 0 and self.top_plan is None:
@@ -137,9 +139,13 @@ class _Ktap:
             if indent == 0:
                 self.top_results += 1
             if stack and stack[-1][0] > indent:
-                stack.pop()       # a suite's or parameterized test's own result
+                # A suite's or parameterized test's own result. One with no
+                # results inside (a parameterized test with no parameters,
+                # such as xe's live tests without a device) is a test itself.
+                stack.pop()
                 self.closing.append((i, indent))
-                continue
+                if marks.pop() != len(self.results):
+                    continue
             directive = (m.group(5) or '').upper()
             if directive == 'SKIP':
                 status = 'skip'

@@ -7,7 +7,7 @@ from .util import RigError, info, run
 
 PACKAGES = ['flex', 'bison', 'bc', 'make', 'gcc', 'libc6-dev', 'libelf-dev',
             'libssl-dev', 'ccache', 'git', 'python3', 'xz-utils',
-            'linux-source-6.12', 'lcov']
+            'linux-source-6.12', 'lcov', 'sparse']
 
 
 def missing(packages=PACKAGES):
