@@ -143,7 +143,9 @@ def _errors(log):
 
 def _check(wt, bdir, objs, files, checker, log):
     """Compile @objs with W=1 (or run sparse on them); diagnostics in @files."""
-    extra = ['W=1'] if checker == 'w1' else ['C=2']
+    # Sparse runs after the W=1 pass with the same flags, so that make
+    # recompiles nothing and the output is sparse's alone.
+    extra = ['W=1'] if checker == 'w1' else ['W=1', 'C=2']
     if checker == 'w1':
         for o in objs:
             # Recompile even if up to date: the warnings are the point.
@@ -210,7 +212,8 @@ def bisect_build(base, jobs, checks=True):
                                  os.path.join(rdir, f'{i:02d}-sparse.log'))
     out = {'kernel_version': tree.kernel_version(base.tree), 'files': files,
            'checks': checks,
-           'steps': [s.to_json(steps[0] if i else None) for i, s in enumerate(steps)],
+           'steps': [s.to_json(steps[0] if i else None) for i, s in enumerate(steps)
+                     if s.build_ok is not None],
            'first_broken': failed.name if failed else None}
     with open(os.path.join(rdir, 'summary.json'), 'w') as f:
         json.dump(out, f, indent=1)
