@@ -134,5 +134,6 @@ int fake_gpu_read(struct fake_gpu_userptr *uptr, unsigned long offset,
 		  u64 *val);
 int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr);
 void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr);
+void fake_gpu_userptr_free(struct fake_gpu_userptr *uptr);
 
 #endif /* _FAKE_GPU_H */

@@ -314,3 +314,23 @@ void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr)
 	mutex_unlock(&vm->lock);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_destroy);
+
+/**
+ * fake_gpu_userptr_free() - destroy a userptr and free it now
+ * @uptr: the userptr; nobody may use it any more
+ *
+ * For owners that track their userptrs themselves, such as /dev/fake_gpu:
+ * unlike after fake_gpu_userptr_destroy(), the structure does not stay on
+ * its VM until fake_gpu_vm_destroy().
+ */
+void fake_gpu_userptr_free(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	fake_gpu_userptr_destroy(uptr);
+	mutex_lock(&vm->lock);
+	list_del(&uptr->vm_link);
+	mutex_unlock(&vm->lock);
+	kfree(uptr);
+}
+EXPORT_SYMBOL_GPL(fake_gpu_userptr_free);

@@ -9,11 +9,13 @@ was noticed by the wrong detector only, fails the check.
 import configparser
 import os
 
-from . import kunitrun
+from . import kunitrun, userspace
 from .util import REPO, RigError, info
 
 CANARIES_INI = os.path.join(REPO, 'configs', 'canaries.ini')
 DEFAULT_TIMEOUT = 120
+# "suites = userspace": boot the profile into the userspace tests instead.
+USERSPACE = 'userspace'
 
 
 def load():
@@ -33,6 +35,7 @@ def load():
         except ValueError as err:
             raise RigError(f'{CANARIES_INI}: canary {name}: bad timeout') from err
         canaries.append({'name': name, 'suites': sec['suites'],
+                         'canary': sec.get('canary', name),
                          'profile': sec.get('profile'),
                          'detectors': sec['detectors'].split(),
                          'kernel_args': sec.get('kernel_args', '').split(),
@@ -65,11 +68,16 @@ def run_canaries(base, profiles, version, jobs, names=()):
             raise RigError(f'{CANARIES_INI}: canary {c["name"]}: unknown profile '
                            f'{c["profile"]}')
         profile = profiles[c['profile'] or 'default']
-        summary = kunitrun.run_profile(base, profile, version, jobs,
-                                       filter_glob=c['suites'],
-                                       kernel_args=[f'fake_gpu.canary={c["name"]}',
-                                                    *c['kernel_args']],
-                                       name=f'canary-{c["name"]}', timeout=c['timeout'])
+        kernel_args = [f'fake_gpu.canary={c["canary"]}', *c['kernel_args']]
+        if c['suites'] == USERSPACE:
+            summary = userspace.run(base, profile, version, kernel_args=kernel_args,
+                                    name=f'canary-{c["name"]}', jobs=jobs)
+        else:
+            summary = kunitrun.run_profile(base, profile, version, jobs,
+                                           filter_glob=c['suites'],
+                                           kernel_args=kernel_args,
+                                           name=f'canary-{c["name"]}',
+                                           timeout=c['timeout'])
         found = detected(summary)
         hits = [(d, line) for d, line in found if d in c['detectors']]
         build_failed = any(f.startswith('build') for f in summary['failures'])

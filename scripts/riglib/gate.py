@@ -114,15 +114,17 @@ class _Ktap:
         self.open_at = []         # per line: tuple of (indent, name) open
         self.top_plan = None
         self.top_results = 0
+        self.start = None         # line of the first KTAP/TAP version line
         stack = []
         marks = []                # per open subtest: len(results) when it opened
         started = False
         for i, line in enumerate(lines):
             self.open_at.append(tuple(stack))
             if not started:
-                started = line.strip() in ('KTAP version 1', 'TAP version 14')
+                started = line.strip() in ('KTAP version 1', 'TAP version 14', 'TAP version 13')
                 if not started:
                     continue
+                self.start = i
             m = SUBTEST.match(line)
             if m:
                 stack.append((len(m.group(1)), m.group(2)))
@@ -160,6 +162,11 @@ class _Ktap:
         """Name of the test running when line @index was printed."""
         stack = self.open_at[index] if index < len(self.open_at) else ()
         if not stack:
+            # Flat TAP (kselftest): its tests are results at indent 0, and
+            # the one running is the next of them.
+            nxt = next((r for r in self.results if r[0] > index and r[1] == 0), None)
+            if nxt is not None and self.start is not None and index > self.start:
+                return nxt[2]
             if not self.results or index < self.results[0][0]:
                 return 'boot'
             return 'shutdown' if index > self.results[-1][0] else 'between suites'

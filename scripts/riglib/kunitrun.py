@@ -82,11 +82,32 @@ def _ktap(console):
     out, started = [], False
     for raw in console.splitlines():
         line = gate.strip_prefix(raw)
-        started = started or line.strip() in ('KTAP version 1', 'TAP version 14')
+        started = started or line.strip() in ('KTAP version 1', 'TAP version 14', 'TAP version 13')
         if started and re.match(r'^\s*(KTAP version|TAP version|\d+\.\.\d+|ok |not ok |#)',
                                 line):
             out.append(line)
     return '\n'.join(out) + '\n'
+
+
+def build(base, profile, jobs, rdir, summary):
+    """Build @profile's kernel (log in @rdir); None, or what went wrong.
+
+    Records build_seconds and config_hash in @summary.
+    """
+    bdir = build_dir(base, profile)
+    os.makedirs(bdir, exist_ok=True)
+    cmd = _kunit_cmd(base.tree, 'build', bdir, jobs, profile)
+    for frag in profile.fragments:
+        cmd += ['--kunitconfig', frag]
+    log = os.path.join(rdir, 'build.log')
+    t0 = time.monotonic()
+    rc, timed_out = _logged(cmd, base.tree, log, BUILD_TIMEOUT)
+    summary['build_seconds'] = round(time.monotonic() - t0, 1)
+    summary['config_hash'] = _config_hash(bdir)
+    if rc == 0 and not timed_out:
+        return None
+    _tail(log)
+    return 'build timed out' if timed_out else f'build failed: see {log}'
 
 
 def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
@@ -110,18 +131,9 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
                'expected_splats': [], 'failures': []}
 
     info(f'[{name}] building ({profile.description})')
-    cmd = _kunit_cmd(tree, 'build', bdir, jobs, profile)
-    for frag in profile.fragments:
-        cmd += ['--kunitconfig', frag]
-    t0 = time.monotonic()
-    rc, timed_out = _logged(cmd, tree, os.path.join(rdir, 'build.log'), BUILD_TIMEOUT)
-    summary['build_seconds'] = round(time.monotonic() - t0, 1)
-    summary['config_hash'] = _config_hash(bdir)
-    if rc != 0 or timed_out:
-        summary['failures'].append(
-            'build timed out' if timed_out else
-            f'build failed: see {os.path.join(rdir, "build.log")}')
-        _tail(os.path.join(rdir, 'build.log'))
+    failure = build(base, profile, jobs, rdir, summary)
+    if failure:
+        summary['failures'].append(failure)
         report.write(rdir, summary, None, '')
         return summary
 

@@ -7,12 +7,14 @@ that must catch it:
 
   Mutant: <what is broken>
   Suites: <kunit.py filter glob>          (default: mmu_interval_two_pass)
+          or "userspace": boot the userspace tests (userspace/) instead
   Caught-by: <suite.test> [<suite.test>...]
   ---
   <unified diff against the tree, or against the repo for fake-gpu/>
 
-Each mutant is applied, the suites are built and run in the given profile,
-and the mutant is reverted, whatever happened. A mutant passes the check
+Each mutant is applied, the suites are built and run in the given profile
+(userspace mutants: in the userspace profile), and the mutant is reverted,
+whatever happened. A mutant passes the check
 when the run fails and every listed case failed (or was the one running
 when the kernel crashed or splatted).
 """
@@ -20,12 +22,13 @@ when the kernel crashed or splatted).
 import glob
 import os
 
-from . import kunitrun
+from . import kunitrun, userspace
 from .util import REPO, RigError, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
 SUITE = 'mmu_interval_two_pass'
 TIMEOUT = 60
+USERSPACE = 'userspace'
 
 
 def parse(path):
@@ -66,8 +69,11 @@ def _failed_tests(summary):
     return failed
 
 
-def run_mutants(base, profile, version, jobs, names=()):
-    """Run every mutant, or those in @names; 0 if all were caught."""
+def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
+    """Run every mutant, or those in @names; 0 if all were caught.
+
+    Userspace mutants boot @userspace_profile, a profile with userspace=yes.
+    """
     tree = base.tree
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
     if not paths:
@@ -92,9 +98,15 @@ def run_mutants(base, profile, version, jobs, names=()):
             raise RigError(f'mutant {name} does not apply: {res.stderr.strip()}')
         info(f'mutant {name}: {title}')
         try:
-            summary = kunitrun.run_profile(base, profile, version, jobs,
-                                           filter_glob=suites, name=f'mutant-{name}',
-                                           timeout=TIMEOUT)
+            if suites == USERSPACE:
+                if userspace_profile is None:
+                    raise RigError(f'mutant {name} needs a profile with userspace=yes')
+                summary = userspace.run(base, userspace_profile, version,
+                                        name=f'mutant-{name}', jobs=jobs)
+            else:
+                summary = kunitrun.run_profile(base, profile, version, jobs,
+                                               filter_glob=suites, name=f'mutant-{name}',
+                                               timeout=TIMEOUT)
         finally:
             run(['git', '-C', where, 'apply', '-R', path])
         failed = _failed_tests(summary)

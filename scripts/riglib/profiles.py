@@ -28,6 +28,7 @@ class Profile:
         self.libgcov_fix = section.getboolean('libgcov_fix', False)
         self.default = section.getboolean('default', False)
         self.test = section.getboolean('test', False)
+        self.userspace = section.getboolean('userspace', False)
 
 
 def load():

@@ -8,7 +8,12 @@ from riglib import canaries
 class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
-        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak'})
+        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak',
+                                      'leak-userspace'})
+        # The userspace canary switches on the leak canary, in processes.
+        self.assertEqual(names['leak-userspace']['canary'], 'leak')
+        self.assertEqual(names['leak-userspace']['suites'], canaries.USERSPACE)
+        self.assertEqual(names['stale']['canary'], 'stale')
         self.assertEqual(names['leak']['profile'], 'leak')
         self.assertEqual(names['lockdep']['detectors'], ['lockdep'])
         self.assertIn('hung-task', names['hang']['detectors'])

@@ -202,5 +202,48 @@ class Counting(unittest.TestCase):
         self.assertIn(('xe_mocs.xe_live_mocs_reset_kunit', 'skip'), v.tests)
 
 
+# kselftest_harness output of a userspace boot, between kernel messages.
+HARNESS = """\
+[    1.200000] Run /rig_init as init process
+TAP version 13
+1..3
+# Starting 3 tests from 2 test cases.
+#  RUN           gpu.one_two_pass.bind_and_read ...
+#            OK  gpu.one_two_pass.bind_and_read
+ok 1 gpu.one_two_pass.bind_and_read
+#  RUN           gpu.one_two_pass.madv_dontneed_zeroes ...
+# fake_gpu_test.c:300:madv_dontneed_zeroes:Expected 0 (0) == _v (1)
+#          FAIL  gpu.one_two_pass.madv_dontneed_zeroes
+not ok 2 gpu.one_two_pass.madv_dontneed_zeroes
+#      SKIP      no kmemleak in this kernel (the leak profile has it)
+ok 3 fuzz.zz_no_leaks # SKIP no kmemleak in this kernel (the leak profile has it)
+# FAILED: 1 / 3 tests passed.
+# Totals: pass:1 fail:1 xfail:0 xpass:0 skip:1 error:0
+rig_init: /fake_gpu_test exited with 1
+"""
+
+
+class Tap13(unittest.TestCase):
+    def test_harness_results_are_counted(self):
+        v = gate.judge(HARNESS)
+        self.assertEqual((v.count('pass'), v.count('fail'), v.count('skip')), (1, 1, 1))
+        self.assertFalse(v.passed)
+        self.assertIn('test failed: gpu.one_two_pass.madv_dontneed_zeroes', v.failures)
+
+    def test_splat_in_a_userspace_case_names_it(self):
+        log = HARNESS.replace('not ok 2', 'ok 2').replace(
+            '#  RUN           gpu.one_two_pass.madv_dontneed_zeroes ...\n',
+            '#  RUN           gpu.one_two_pass.madv_dontneed_zeroes ...\n'
+            + read('splats/kasan-uaf.txt'))
+        v = gate.judge(log)
+        self.assertFalse(v.passed)
+        self.assertEqual(v.splats[0].kind, 'kasan')
+        self.assertEqual(v.splats[0].test, 'gpu.one_two_pass.madv_dontneed_zeroes')
+
+    def test_splat_before_the_tests_is_boot(self):
+        log = read('splats/warning.txt') + HARNESS
+        self.assertEqual(gate.judge(log).splats[0].test, 'boot')
+
+
 if __name__ == '__main__':
     unittest.main()

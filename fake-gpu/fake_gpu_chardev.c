@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /dev/fake_gpu: the fake GPUs for processes (uapi: fake_gpu_uapi.h).
+ *
+ * KUnit reaches the notifiers from a kernel thread with a borrowed mm; GPU
+ * users are processes that fork, exit with live mirrors, mremap, mprotect
+ * and run many threads. This misc device gives them the fake GPUs.
+ *
+ * Each open file owns VMs, each mirroring the address space of the process
+ * that created it, and userptrs, in two xarrays indexed by the ids handed
+ * to userspace. Objects are only destroyed when the file is released, and
+ * no ioctl of the file can run then, so an ioctl may use what it looked up
+ * without further locking. Release may come after the process' mm is gone
+ * (exit_mmap() runs before the files are closed): the VMs hold mm_count
+ * references, and the notifiers have already seen the release walk.
+ */
+#include <linux/fs.h>
+#include <linux/miscdevice.h>
+#include <linux/moduleparam.h>
+#include <linux/nospec.h>
+#include <linux/sched/mm.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "fake_gpu_internal.h"
+#include "fake_gpu_uapi.h"
+
+static_assert(FAKE_GPU_MAX_JOB_US_UAPI == FAKE_GPU_MAX_JOB_US);
+
+/* Largest userptr a file may bind: bounds the PTE array allocation. */
+#define FAKE_GPU_MAX_USERPTR_LEN	FAKE_GPU_MAX_USERPTR_LEN_UAPI
+/* GPU reads racing invalidations retry the rebind this often. */
+#define FAKE_GPU_READ_TRIES		16
+
+static unsigned int fake_gpu_ndevs = 8;
+module_param_named(devices, fake_gpu_ndevs, uint, 0444);
+MODULE_PARM_DESC(devices, "number of devices behind /dev/fake_gpu (1-64)");
+
+static unsigned int fake_gpu_latency_us = 100;
+module_param_named(latency_us, fake_gpu_latency_us, uint, 0444);
+MODULE_PARM_DESC(latency_us, "TLB invalidation latency of those devices");
+
+static struct fake_gpu_dev **fake_gpu_cdevs;
+
+struct fake_gpu_file {
+	struct xarray vms;		/* id -> struct fake_gpu_vm */
+	struct xarray userptrs;		/* id -> struct fake_gpu_userptr */
+	atomic64_t rebinds;
+};
+
+union fake_gpu_ioctl_arg {
+	struct fake_gpu_info info;
+	struct fake_gpu_vm_create vm_create;
+	struct fake_gpu_userptr_bind bind;
+	struct fake_gpu_job_submit job;
+	struct fake_gpu_read read;
+	struct fake_gpu_dev_stats stats;
+};
+
+static int fake_gpu_ioctl_info(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	a->info.num_devices = fake_gpu_ndevs;
+	a->info.latency_us = fake_gpu_latency_us;
+	return 0;
+}
+
+static int fake_gpu_ioctl_vm_create(struct fake_gpu_file *f,
+				    union fake_gpu_ioctl_arg *a)
+{
+	struct fake_gpu_vm_create *arg = &a->vm_create;
+	struct fake_gpu_vm *vm;
+	unsigned int flags = 0;
+	int ret;
+
+	if (arg->pad || arg->vm_id || (arg->flags & ~FAKE_GPU_VM_CREATE_FLAGS))
+		return -EINVAL;
+	if (arg->device >= fake_gpu_ndevs)
+		return -ENODEV;
+	if (!current->mm)
+		return -EINVAL;
+	if (arg->flags & FAKE_GPU_VM_CREATE_FAULT_MODE)
+		flags |= FAKE_GPU_VM_FAULT_MODE;
+	vm = fake_gpu_vm_create(fake_gpu_cdevs[arg->device], current->mm,
+				arg->flags & FAKE_GPU_VM_CREATE_TWO_PASS ?
+				FAKE_GPU_TWO_PASS : FAKE_GPU_SINGLE_PASS, flags);
+	if (IS_ERR(vm))
+		return PTR_ERR(vm);
+	ret = xa_alloc(&f->vms, &arg->vm_id, vm,
+		       XA_LIMIT(1, FAKE_GPU_MAX_VMS_PER_FILE), GFP_KERNEL);
+	if (ret) {
+		fake_gpu_vm_destroy(vm);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	return 0;
+}
+
+static void fake_gpu_undo_vm_create(struct fake_gpu_file *f,
+				    union fake_gpu_ioctl_arg *a)
+{
+	fake_gpu_vm_destroy(xa_erase(&f->vms, a->vm_create.vm_id));
+}
+
+static int fake_gpu_ioctl_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	struct fake_gpu_userptr_bind *arg = &a->bind;
+	struct fake_gpu_userptr *uptr;
+	struct fake_gpu_vm *vm;
+	int ret;
+
+	if (arg->userptr_id || arg->length > FAKE_GPU_MAX_USERPTR_LEN)
+		return -EINVAL;
+	vm = xa_load(&f->vms, arg->vm_id);
+	if (!vm)
+		return -ENOENT;
+	/* A VM of the parent, through a file inherited by fork(). */
+	if (vm->mm != current->mm)
+		return -EINVAL;
+	uptr = fake_gpu_userptr_create(vm, arg->addr, arg->length);
+	if (IS_ERR(uptr))
+		return PTR_ERR(uptr);
+	ret = fake_gpu_userptr_bind(uptr);
+	if (!ret)
+		ret = xa_alloc(&f->userptrs, &arg->userptr_id, uptr,
+			       XA_LIMIT(1, FAKE_GPU_MAX_USERPTRS_PER_FILE),
+			       GFP_KERNEL);
+	if (ret) {
+		fake_gpu_userptr_free(uptr);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	return 0;
+}
+
+static void fake_gpu_undo_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	fake_gpu_userptr_free(xa_erase(&f->userptrs, a->bind.userptr_id));
+}
+
+static int fake_gpu_ioctl_job(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	struct fake_gpu_vm *vm = xa_load(&f->vms, a->job.vm_id);
+
+	if (a->job.duration_us > FAKE_GPU_MAX_JOB_US)
+		return -EINVAL;
+	if (!vm)
+		return -ENOENT;
+	return fake_gpu_vm_submit_job(vm, a->job.duration_us, NULL);
+}
+
+static int fake_gpu_ioctl_read(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	struct fake_gpu_read *arg = &a->read;
+	struct fake_gpu_userptr *uptr;
+	int tries, ret;
+
+	if (arg->pad || arg->value)
+		return -EINVAL;
+	uptr = xa_load(&f->userptrs, arg->userptr_id);
+	if (!uptr)
+		return -ENOENT;
+	if (arg->offset >= uptr->npages << PAGE_SHIFT || !IS_ALIGNED(arg->offset, 8))
+		return -EINVAL;
+	/*
+	 * A GPU fault on an invalidated userptr: rebind, as a driver repins
+	 * before running a job, and read again. The rebind fails with EFAULT
+	 * once the range is no longer mapped.
+	 */
+	for (tries = 0; tries < FAKE_GPU_READ_TRIES; tries++) {
+		ret = fake_gpu_read(uptr, arg->offset, &arg->value);
+		if (ret != -EFAULT)
+			return ret;
+		ret = fake_gpu_userptr_bind(uptr);
+		if (ret)
+			return ret;
+		atomic64_inc(&f->rebinds);
+	}
+	return -EAGAIN;
+}
+
+static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+{
+	struct fake_gpu_dev_stats *arg = &a->stats;
+	struct fake_gpu_stats st;
+
+	if (arg->pad || memchr_inv(&arg->inval_submitted, 0,
+				   sizeof(*arg) - offsetof(typeof(*arg), inval_submitted)))
+		return -EINVAL;
+	if (arg->device >= fake_gpu_ndevs)
+		return -ENODEV;
+	fake_gpu_dev_stats(fake_gpu_cdevs[arg->device], &st);
+	arg->inval_submitted = st.inval_submitted;
+	arg->inval_completed = st.inval_completed;
+	arg->first_passes = st.single_pass + st.deferred_jobs + st.deferred_tlb +
+			    st.sync_busy + st.sync_idle + st.sync_no_finish;
+	arg->finishes = st.finishes;
+	arg->gpu_faults = st.gpu_faults;
+	arg->rebinds = atomic64_read(&f->rebinds);
+	return 0;
+}
+
+struct fake_gpu_ioctl_desc {
+	unsigned int cmd;
+	int (*fn)(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a);
+	/* Undoes a successful @fn whose result could not be copied out. */
+	void (*undo)(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a);
+};
+
+/* Indexed by _IOC_NR(). */
+static const struct fake_gpu_ioctl_desc fake_gpu_ioctls[] = {
+	{ FAKE_GPU_IOCTL_INFO, fake_gpu_ioctl_info },
+	{ FAKE_GPU_IOCTL_VM_CREATE, fake_gpu_ioctl_vm_create, fake_gpu_undo_vm_create },
+	{ FAKE_GPU_IOCTL_USERPTR_BIND, fake_gpu_ioctl_bind, fake_gpu_undo_bind },
+	{ FAKE_GPU_IOCTL_JOB_SUBMIT, fake_gpu_ioctl_job },
+	{ FAKE_GPU_IOCTL_READ, fake_gpu_ioctl_read },
+	{ FAKE_GPU_IOCTL_STATS, fake_gpu_ioctl_stats },
+};
+
+static long fake_gpu_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)
+{
+	struct fake_gpu_file *f = file->private_data;
+	void __user *uptr = (void __user *)uarg;
+	const struct fake_gpu_ioctl_desc *desc;
+	union fake_gpu_ioctl_arg arg;
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (_IOC_TYPE(cmd) != FAKE_GPU_IOCTL_BASE || nr >= ARRAY_SIZE(fake_gpu_ioctls))
+		return -ENOTTY;
+	desc = &fake_gpu_ioctls[array_index_nospec(nr, ARRAY_SIZE(fake_gpu_ioctls))];
+	/* The right number with the wrong size or direction. */
+	if (cmd != desc->cmd)
+		return -EINVAL;
+
+	memset(&arg, 0, sizeof(arg));
+	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&arg, uptr, _IOC_SIZE(cmd)))
+		return -EFAULT;
+	ret = desc->fn(f, &arg);
+	if (ret || !(_IOC_DIR(cmd) & _IOC_READ))
+		return ret;
+	if (copy_to_user(uptr, &arg, _IOC_SIZE(cmd))) {
+		if (desc->undo)
+			desc->undo(f, &arg);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static int fake_gpu_open(struct inode *inode, struct file *file)
+{
+	struct fake_gpu_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+
+	if (!f)
+		return -ENOMEM;
+	xa_init_flags(&f->vms, XA_FLAGS_ALLOC1);
+	xa_init_flags(&f->userptrs, XA_FLAGS_ALLOC1);
+	file->private_data = f;
+	return nonseekable_open(inode, file);
+}
+
+static int fake_gpu_release(struct inode *inode, struct file *file)
+{
+	struct fake_gpu_file *f = file->private_data;
+	struct fake_gpu_vm *vm;
+	unsigned long id;
+
+	/* The VMs own their userptrs. */
+	xa_destroy(&f->userptrs);
+	xa_for_each(&f->vms, id, vm)
+		fake_gpu_vm_destroy(vm);
+	xa_destroy(&f->vms);
+	kfree(f);
+	return 0;
+}
+
+static const struct file_operations fake_gpu_fops = {
+	.owner = THIS_MODULE,
+	.open = fake_gpu_open,
+	.release = fake_gpu_release,
+	.unlocked_ioctl = fake_gpu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice fake_gpu_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "fake_gpu",
+	.fops = &fake_gpu_fops,
+	.mode = 0666,
+};
+
+static int __init fake_gpu_chardev_init(void)
+{
+	int ret;
+
+	if (!fake_gpu_ndevs || fake_gpu_ndevs > 64) {
+		pr_err("fake_gpu: devices=%u: must be 1 to 64\n", fake_gpu_ndevs);
+		return -EINVAL;
+	}
+	fake_gpu_cdevs = kcalloc(fake_gpu_ndevs, sizeof(*fake_gpu_cdevs), GFP_KERNEL);
+	if (!fake_gpu_cdevs)
+		return -ENOMEM;
+	ret = fake_gpu_devs_create(fake_gpu_ndevs, fake_gpu_latency_us, 0,
+				   fake_gpu_cdevs);
+	if (ret) {
+		pr_err("fake_gpu: latency_us=%u: cannot create the devices (%d)\n",
+		       fake_gpu_latency_us, ret);
+		goto err_free;
+	}
+	ret = misc_register(&fake_gpu_misc);
+	if (ret)
+		goto err_devs;
+	return 0;
+
+err_devs:
+	fake_gpu_devs_destroy(fake_gpu_ndevs, fake_gpu_cdevs);
+err_free:
+	kfree(fake_gpu_cdevs);
+	fake_gpu_cdevs = NULL;
+	return ret;
+}
+late_initcall(fake_gpu_chardev_init);

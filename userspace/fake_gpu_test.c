@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Processes driving the fake GPUs through /dev/fake_gpu, inside UML.
+ *
+ * Each case maps memory, mirrors it on 1 or 8 fake GPUs (single- or
+ * two-pass notifiers) and changes the mapping the way GPU users do: munmap,
+ * fork + copy-on-write, mremap, mprotect, MADV_DONTNEED, exit with live
+ * mirrors, threads reading through the GPU while another remaps. A GPU read
+ * goes through the device's TLB and PTEs to the page, so a notifier that
+ * missed a change reads a stale page: a wrong value here, a KASAN report on
+ * the console. The device counters prove the notifiers ran.
+ *
+ * Built static by scripts/rig with the kernel tree's kselftest_harness.h and
+ * run as the only program of a UML boot (see userspace/rig_init.c).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "fake_gpu_uapi.h"
+
+#define NPAGES		16
+#define MAX_DEVS	8
+
+static long page_size(void)
+{
+	return sysconf(_SC_PAGESIZE);
+}
+
+/* A value no page holds by accident. */
+static uint64_t pattern(unsigned long word)
+{
+	return 0xfa4e000000000000ull | word;
+}
+
+static int gpu_ioctl(int fd, unsigned long cmd, void *arg)
+{
+	return ioctl(fd, cmd, arg) ? -errno : 0;
+}
+
+static int vm_create(int fd, unsigned int dev, unsigned int flags, unsigned int *vm)
+{
+	struct fake_gpu_vm_create a = { .device = dev, .flags = flags };
+	int ret = gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, &a);
+
+	*vm = a.vm_id;
+	return ret;
+}
+
+static int bind(int fd, unsigned int vm, void *addr, size_t len, unsigned int *uptr)
+{
+	struct fake_gpu_userptr_bind a = {
+		.addr = (uintptr_t)addr, .length = len, .vm_id = vm,
+	};
+	int ret = gpu_ioctl(fd, FAKE_GPU_IOCTL_USERPTR_BIND, &a);
+
+	*uptr = a.userptr_id;
+	return ret;
+}
+
+static int gpu_read(int fd, unsigned int uptr, uint64_t offset, uint64_t *val)
+{
+	struct fake_gpu_read a = { .offset = offset, .userptr_id = uptr };
+	int ret = gpu_ioctl(fd, FAKE_GPU_IOCTL_READ, &a);
+
+	*val = a.value;
+	return ret;
+}
+
+static int job(int fd, unsigned int vm, unsigned int us)
+{
+	struct fake_gpu_job_submit a = { .vm_id = vm, .duration_us = us };
+
+	return gpu_ioctl(fd, FAKE_GPU_IOCTL_JOB_SUBMIT, &a);
+}
+
+static struct fake_gpu_dev_stats stats(int fd, unsigned int dev)
+{
+	struct fake_gpu_dev_stats a = { .device = dev };
+
+	if (gpu_ioctl(fd, FAKE_GPU_IOCTL_STATS, &a))
+		memset(&a, 0xff, sizeof(a));
+	return a;
+}
+
+static uint64_t *map_pattern(size_t len)
+{
+	uint64_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t i;
+
+	if (buf == MAP_FAILED)
+		return NULL;
+	for (i = 0; i < len / 8; i++)
+		buf[i] = pattern(i);
+	return buf;
+}
+
+FIXTURE(gpu) {
+	int fd;
+	unsigned int ndevs;
+	unsigned int vm[MAX_DEVS];
+	unsigned int uptr[MAX_DEVS];
+	size_t len;
+	uint64_t *buf;
+};
+
+FIXTURE_VARIANT(gpu) {
+	unsigned int ndevs;
+	unsigned int flags;
+};
+
+FIXTURE_VARIANT_ADD(gpu, one_single_pass) {
+	.ndevs = 1,
+	.flags = FAKE_GPU_VM_CREATE_FAULT_MODE,
+};
+
+FIXTURE_VARIANT_ADD(gpu, one_two_pass) {
+	.ndevs = 1,
+	.flags = FAKE_GPU_VM_CREATE_FAULT_MODE | FAKE_GPU_VM_CREATE_TWO_PASS,
+};
+
+FIXTURE_VARIANT_ADD(gpu, eight_single_pass) {
+	.ndevs = 8,
+	.flags = FAKE_GPU_VM_CREATE_FAULT_MODE,
+};
+
+FIXTURE_VARIANT_ADD(gpu, eight_two_pass) {
+	.ndevs = 8,
+	.flags = FAKE_GPU_VM_CREATE_FAULT_MODE | FAKE_GPU_VM_CREATE_TWO_PASS,
+};
+
+FIXTURE_SETUP(gpu)
+{
+	struct fake_gpu_info info = { 0 };
+	unsigned int d;
+
+	self->fd = open("/dev/fake_gpu", O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, self->fd) TH_LOG("open /dev/fake_gpu: %s", strerror(errno));
+	ASSERT_EQ(0, gpu_ioctl(self->fd, FAKE_GPU_IOCTL_INFO, &info));
+	ASSERT_LE(variant->ndevs, info.num_devices);
+	self->ndevs = variant->ndevs;
+	for (d = 0; d < self->ndevs; d++)
+		ASSERT_EQ(0, vm_create(self->fd, d, variant->flags, &self->vm[d]));
+	self->len = NPAGES * page_size();
+	self->buf = map_pattern(self->len);
+	ASSERT_NE(NULL, self->buf);
+}
+
+FIXTURE_TEARDOWN(gpu)
+{
+	close(self->fd);
+}
+
+/* Bind the fixture's buffer on every device. */
+static int bind_all(FIXTURE_DATA(gpu) *self)
+{
+	unsigned int d;
+
+	for (d = 0; d < self->ndevs; d++)
+		if (bind(self->fd, self->vm[d], self->buf, self->len, &self->uptr[d]))
+			return -1;
+	return 0;
+}
+
+/* Every device reads @expect at word @word of the buffer. */
+#define ASSERT_GPU_READS(word, expect) do {					\
+	uint64_t _v;								\
+	unsigned int _d;							\
+	for (_d = 0; _d < self->ndevs; _d++) {					\
+		ASSERT_EQ(0, gpu_read(self->fd, self->uptr[_d], (word) * 8, &_v))	\
+			TH_LOG("device %u word %lu", _d, (unsigned long)(word));	\
+		ASSERT_EQ((uint64_t)(expect), _v)				\
+			TH_LOG("device %u word %lu", _d, (unsigned long)(word));	\
+	}									\
+} while (0)
+
+TEST_F(gpu, bind_and_read)
+{
+	unsigned long w, words = self->len / 8;
+
+	ASSERT_EQ(0, bind_all(self));
+	for (w = 0; w < words; w += 61)
+		ASSERT_GPU_READS(w, pattern(w));
+	/* A mirror, not a copy: a CPU store is what the GPU reads next. */
+	self->buf[3] = 0x1234;
+	ASSERT_GPU_READS(3, 0x1234);
+}
+
+TEST_F(gpu, munmap_then_read_faults)
+{
+	struct fake_gpu_dev_stats before[MAX_DEVS], after;
+	uint64_t v;
+	unsigned int d;
+
+	ASSERT_EQ(0, bind_all(self));
+	ASSERT_GPU_READS(5, pattern(5));
+	for (d = 0; d < self->ndevs; d++)
+		before[d] = stats(self->fd, d);
+	ASSERT_EQ(0, munmap(self->buf, self->len));
+	for (d = 0; d < self->ndevs; d++) {
+		after = stats(self->fd, d);
+		EXPECT_EQ(before[d].first_passes + 1, after.first_passes);
+		EXPECT_EQ(-EFAULT, gpu_read(self->fd, self->uptr[d], 40, &v));
+	}
+}
+
+/* The notifiers wait for GPU jobs; two-pass ones in their second pass. */
+TEST_F(gpu, job_waited_for_on_munmap)
+{
+	struct fake_gpu_dev_stats before[MAX_DEVS], after;
+	int two_pass = variant->flags & FAKE_GPU_VM_CREATE_TWO_PASS;
+	unsigned int d;
+
+	ASSERT_EQ(0, bind_all(self));
+	for (d = 0; d < self->ndevs; d++) {
+		ASSERT_EQ(0, job(self->fd, self->vm[d], 20000));
+		before[d] = stats(self->fd, d);
+	}
+	ASSERT_EQ(0, munmap(self->buf, self->len));
+	for (d = 0; d < self->ndevs; d++) {
+		after = stats(self->fd, d);
+		EXPECT_EQ(before[d].first_passes + 1, after.first_passes);
+		EXPECT_EQ(before[d].finishes + (two_pass ? 1 : 0), after.finishes);
+	}
+}
+
+TEST_F(gpu, fork_cow_parent_mirror_follows)
+{
+	unsigned long w1 = page_size() / 8;	/* first word of page 1 */
+	int to_parent[2], to_child[2], status;
+	char c = 0;
+	pid_t pid;
+
+	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, pipe(to_parent));
+	ASSERT_EQ(0, pipe(to_child));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* The child's write copies page 0 for the child only. */
+		self->buf[0] = 0xc41d;
+		if (write(to_parent[1], &c, 1) != 1 || read(to_child[0], &c, 1) != 1)
+			_exit(2);
+		/* The parent's later write to page 1 copied it for the parent. */
+		_exit(self->buf[0] == 0xc41d && self->buf[w1] == pattern(w1) ? 0 : 1);
+	}
+	ASSERT_EQ(1, read(to_parent[0], &c, 1));
+	/* The parent's mirror still shows the parent's page 0. */
+	ASSERT_GPU_READS(0, pattern(0));
+	/* Page 1 is still shared: the parent's write breaks COW in the parent. */
+	self->buf[w1] = 0x9a7e;
+	ASSERT_GPU_READS(w1, 0x9a7e);
+	ASSERT_EQ(1, write(to_child[1], &c, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_F(gpu, mremap_moves_away)
+{
+	unsigned int d, moved[MAX_DEVS];
+	uint64_t v, *dst;
+
+	ASSERT_EQ(0, bind_all(self));
+	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, dst);
+	ASSERT_EQ(dst, mremap(self->buf, self->len, self->len,
+			      MREMAP_MAYMOVE | MREMAP_FIXED, dst));
+	for (d = 0; d < self->ndevs; d++) {
+		/* Nothing is mapped at the old address any more. */
+		EXPECT_EQ(-EFAULT, gpu_read(self->fd, self->uptr[d], 0, &v));
+		ASSERT_EQ(0, bind(self->fd, self->vm[d], dst, self->len, &moved[d]));
+		ASSERT_EQ(0, gpu_read(self->fd, moved[d], 7 * 8, &v));
+		EXPECT_EQ(pattern(7), v);
+	}
+}
+
+TEST_F(gpu, mprotect_read_only_and_back)
+{
+	struct fake_gpu_dev_stats before[MAX_DEVS], after;
+	unsigned int d;
+
+	ASSERT_EQ(0, bind_all(self));
+	for (d = 0; d < self->ndevs; d++)
+		before[d] = stats(self->fd, d);
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	for (d = 0; d < self->ndevs; d++) {
+		after = stats(self->fd, d);
+		EXPECT_LT(before[d].first_passes, after.first_passes);
+	}
+	/* Read-only pages still mirror for GPU reads. */
+	ASSERT_GPU_READS(9, pattern(9));
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ | PROT_WRITE));
+	self->buf[9] = 0x7e57;
+	ASSERT_GPU_READS(9, 0x7e57);
+}
+
+TEST_F(gpu, madv_dontneed_zeroes)
+{
+	ASSERT_EQ(0, bind_all(self));
+	ASSERT_GPU_READS(11, pattern(11));
+	ASSERT_EQ(0, madvise(self->buf, self->len, MADV_DONTNEED));
+	/* Fresh zero pages; the dropped ones may be reused by anyone. */
+	ASSERT_GPU_READS(11, 0);
+	ASSERT_GPU_READS(self->len / 8 - 1, 0);
+}
+
+/* A child mirrors, leaves jobs running and exits: exit_mmap()'s walk. */
+TEST_F(gpu, exit_with_bound_userptrs)
+{
+	struct fake_gpu_dev_stats before[MAX_DEVS], after;
+	unsigned int d;
+	int status;
+	pid_t pid;
+
+	for (d = 0; d < self->ndevs; d++)
+		before[d] = stats(self->fd, d);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		int fd = open("/dev/fake_gpu", O_RDWR);
+		unsigned int vm, uptr;
+		uint64_t *buf = map_pattern(self->len), v;
+
+		if (fd < 0 || !buf)
+			_exit(2);
+		for (d = 0; d < self->ndevs; d++) {
+			if (vm_create(fd, d, variant->flags, &vm) ||
+			    bind(fd, vm, buf, self->len, &uptr) ||
+			    gpu_read(fd, uptr, 8, &v) || v != pattern(1) ||
+			    job(fd, vm, 5000))
+				_exit(3);
+		}
+		_exit(0);	/* no munmap, no close */
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	for (d = 0; d < self->ndevs; d++) {
+		after = stats(self->fd, d);
+		EXPECT_LT(before[d].first_passes, after.first_passes) TH_LOG("device %u", d);
+	}
+}
+
+#define READERS		8
+#define REMAPS		200
+
+struct hammer {
+	int fd;
+	unsigned int uptr[MAX_DEVS];
+	unsigned int ndevs;
+	size_t len;
+	int stop;
+	unsigned long reads, faults, wrong;
+	pthread_mutex_t lock;
+};
+
+static void *hammer_reader(void *arg)
+{
+	struct hammer *h = arg;
+	unsigned long reads = 0, faults = 0, wrong = 0, n = 0;
+	unsigned int seed = (uintptr_t)&n;
+	uint64_t v, off;
+	int ret;
+
+	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
+		off = (rand_r(&seed) % (h->len / 8)) * 8;
+		ret = gpu_read(h->fd, h->uptr[n++ % h->ndevs], off, &v);
+		if (!ret && v == pattern(off / 8))
+			reads++;
+		else if (ret == -EFAULT || ret == -EAGAIN)
+			faults++;	/* unmapped just then */
+		else
+			wrong++;
+	}
+	pthread_mutex_lock(&h->lock);
+	h->reads += reads;
+	h->faults += faults;
+	h->wrong += wrong;
+	pthread_mutex_unlock(&h->lock);
+	return NULL;
+}
+
+/* Eight threads read through the GPUs while another maps and unmaps. */
+TEST_F(gpu, threads_read_while_remapping)
+{
+	struct hammer h = { .fd = self->fd, .ndevs = self->ndevs, .len = self->len };
+	pthread_t readers[READERS];
+	uint64_t *shared;
+	unsigned int d, i;
+	int memfd;
+
+	/* A memfd holds the pattern, so every new mapping shows it at once. */
+	memfd = memfd_create("fake_gpu_test", 0);
+	ASSERT_LE(0, memfd);
+	ASSERT_EQ((ssize_t)self->len, pwrite(memfd, self->buf, self->len, 0));
+	shared = mmap(NULL, self->len, PROT_READ, MAP_SHARED, memfd, 0);
+	ASSERT_NE(MAP_FAILED, shared);
+	for (d = 0; d < self->ndevs; d++)
+		ASSERT_EQ(0, bind(self->fd, self->vm[d], shared, self->len, &h.uptr[d]));
+	pthread_mutex_init(&h.lock, NULL);
+	for (i = 0; i < READERS; i++)
+		ASSERT_EQ(0, pthread_create(&readers[i], NULL, hammer_reader, &h));
+	for (i = 0; i < REMAPS; i++) {
+		ASSERT_EQ(0, munmap(shared, self->len));
+		usleep(100);
+		ASSERT_EQ(shared, mmap(shared, self->len, PROT_READ,
+				       MAP_SHARED | MAP_FIXED_NOREPLACE, memfd, 0));
+		usleep(200);
+	}
+	__atomic_store_n(&h.stop, 1, __ATOMIC_RELAXED);
+	for (i = 0; i < READERS; i++)
+		pthread_join(readers[i], NULL);
+	TH_LOG("%lu reads, %lu faults, %lu wrong values", h.reads, h.faults, h.wrong);
+	EXPECT_EQ(0ul, h.wrong);
+	EXPECT_LT(0ul, h.reads);
+	EXPECT_LT(0ul, h.faults);
+	close(memfd);
+}
+
+/* --- argument validation ------------------------------------------------- */
+
+struct bad_size {
+	__u32 a;
+};
+
+TEST(ioctl_arguments_validated)
+{
+	long page = page_size();
+	struct fake_gpu_info info;
+	struct fake_gpu_vm_create vc;
+	struct fake_gpu_userptr_bind b;
+	struct fake_gpu_read r;
+	struct fake_gpu_dev_stats st, st0;
+	unsigned int vm, uptr, id, i;
+	char *buf, *ro, *gap;
+	uint64_t v;
+	int fd, fd2, status;
+
+	fd = open("/dev/fake_gpu", O_RDWR);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, gpu_ioctl(fd, FAKE_GPU_IOCTL_INFO, &info));
+	st0 = stats(fd, 0);
+
+	/* Commands */
+	EXPECT_EQ(-ENOTTY, gpu_ioctl(fd, _IOWR(FAKE_GPU_IOCTL_BASE, 0x40, struct fake_gpu_info),
+				     &info));
+	EXPECT_EQ(-ENOTTY, gpu_ioctl(fd, _IOR('x', 0, struct fake_gpu_info), &info));
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, _IOWR(FAKE_GPU_IOCTL_BASE, 0x01, struct bad_size),
+				     &info));
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, _IOW(FAKE_GPU_IOCTL_BASE, 0x00, struct fake_gpu_info), &info));
+	EXPECT_EQ(-EFAULT, gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, NULL));
+	EXPECT_EQ(-EFAULT, gpu_ioctl(fd, FAKE_GPU_IOCTL_INFO, (void *)8));
+
+	/* VM creation */
+	vc = (struct fake_gpu_vm_create){ .pad = 1 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, &vc));
+	vc = (struct fake_gpu_vm_create){ .vm_id = 5 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, &vc));
+	EXPECT_EQ(-EINVAL, vm_create(fd, 0, 1u << 7, &vm));
+	EXPECT_EQ(-ENODEV, vm_create(fd, info.num_devices, 0, &vm));
+	EXPECT_EQ(-ENODEV, vm_create(fd, ~0u, 0, &vm));
+	/* The result cannot be copied out: the VM is undone. */
+	ro = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	memset(ro, 0, page);
+	ASSERT_EQ(0, mprotect(ro, page, PROT_READ));
+	EXPECT_EQ(-EFAULT, gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, ro));
+	/* None of that created anything: the first VM gets the first id. */
+	ASSERT_EQ(0, vm_create(fd, 0, FAKE_GPU_VM_CREATE_TWO_PASS, &vm));
+	EXPECT_EQ(1, vm);
+
+	/* Binding */
+	buf = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	gap = mmap(NULL, 2 * page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, gap);
+	EXPECT_EQ(-ENOENT, bind(fd, 99, buf, page, &uptr));
+	EXPECT_EQ(-ENOENT, bind(fd, 0, buf, page, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, buf + 8, page, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, buf, page + 8, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, buf, 0, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, (void *)(uintptr_t)-page, 2 * page, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, (void *)(1ul << 62), page, &uptr));
+	EXPECT_EQ(-EINVAL, bind(fd, vm, buf, (size_t)FAKE_GPU_MAX_USERPTR_LEN_UAPI + page, &uptr));
+	EXPECT_EQ(-EFAULT, bind(fd, vm, gap, 2 * page, &uptr));	/* PROT_NONE */
+	ASSERT_EQ(0, munmap(gap, 2 * page));
+	EXPECT_EQ(-EFAULT, bind(fd, vm, gap, 2 * page, &uptr));	/* not mapped */
+	EXPECT_EQ(-EFAULT, bind(fd, vm, buf + 2 * page, 4 * page, &uptr)); /* half */
+	b = (struct fake_gpu_userptr_bind){ .addr = (uintptr_t)buf, .length = page,
+					    .vm_id = vm, .userptr_id = 3 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_USERPTR_BIND, &b));
+	ASSERT_EQ(0, bind(fd, vm, buf, 4 * page, &uptr));
+	EXPECT_EQ(1, uptr);
+
+	/* Jobs */
+	EXPECT_EQ(-ENOENT, job(fd, 99, 10));
+	EXPECT_EQ(-EINVAL, job(fd, vm, FAKE_GPU_MAX_JOB_US_UAPI + 1));
+
+	/* Reads */
+	EXPECT_EQ(-ENOENT, gpu_read(fd, 99, 0, &v));
+	EXPECT_EQ(-EINVAL, gpu_read(fd, uptr, 4, &v));
+	EXPECT_EQ(-EINVAL, gpu_read(fd, uptr, 4 * page, &v));
+	EXPECT_EQ(-EINVAL, gpu_read(fd, uptr, ~0ull & ~7ull, &v));
+	r = (struct fake_gpu_read){ .userptr_id = uptr, .pad = 1 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_READ, &r));
+	r = (struct fake_gpu_read){ .userptr_id = uptr, .value = 1 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_READ, &r));
+
+	/* Counters */
+	st = (struct fake_gpu_dev_stats){ .device = info.num_devices };
+	EXPECT_EQ(-ENODEV, gpu_ioctl(fd, FAKE_GPU_IOCTL_STATS, &st));
+	st = (struct fake_gpu_dev_stats){ .pad = 1 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_STATS, &st));
+	st = (struct fake_gpu_dev_stats){ .finishes = 1 };
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_STATS, &st));
+
+	/* Another file's ids mean nothing here. */
+	fd2 = open("/dev/fake_gpu", O_RDWR);
+	ASSERT_LE(0, fd2);
+	EXPECT_EQ(-ENOENT, gpu_read(fd2, uptr, 0, &v));
+	EXPECT_EQ(-ENOENT, bind(fd2, vm, buf, page, &id));
+	EXPECT_EQ(-ENOENT, job(fd2, vm, 10));
+
+	/*
+	 * None of the failures above ran a notifier or a second pass on
+	 * device 0. (A bind that failed after creating its userptr flushed
+	 * the range from the TLB while tearing it down: inval_submitted may
+	 * move, harmlessly.)
+	 */
+	st = stats(fd, 0);
+	EXPECT_EQ(st0.first_passes, st.first_passes);
+	EXPECT_EQ(st0.finishes, st.finishes);
+
+	/* A VM of another process, through an inherited file. */
+	if (!fork()) {
+		char *mine = mmap(NULL, page, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		_exit(bind(fd, vm, mine, page, &id) == -EINVAL ? 0 : 1);
+	}
+	wait(&status);
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+	/* Per-file limits: the 64 VMs fit, the 65th does not. */
+	for (i = 2; i <= FAKE_GPU_MAX_VMS_PER_FILE; i++)
+		ASSERT_EQ(0, vm_create(fd2, i % info.num_devices, 0, &id));
+	ASSERT_EQ(0, vm_create(fd2, 0, 0, &id));
+	EXPECT_EQ(FAKE_GPU_MAX_VMS_PER_FILE, id);
+	EXPECT_EQ(-ENOSPC, vm_create(fd2, 0, 0, &id));
+
+	/* Still usable after all that. */
+	ASSERT_EQ(0, gpu_read(fd, uptr, 0, &v));
+	close(fd2);
+	close(fd);
+}
+
+/* --- fuzzing ---------------------------------------------------------- */
+
+static const unsigned long fuzz_cmds[] = {
+	FAKE_GPU_IOCTL_INFO, FAKE_GPU_IOCTL_VM_CREATE, FAKE_GPU_IOCTL_USERPTR_BIND,
+	FAKE_GPU_IOCTL_JOB_SUBMIT, FAKE_GPU_IOCTL_READ, FAKE_GPU_IOCTL_STATS,
+};
+
+static uint64_t fuzz_rand(uint64_t *s)
+{
+	/* xorshift64*: reproducible from the printed seed on any libc. */
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 2685821657736338717ull;
+}
+
+static uint32_t fuzz_word(uint64_t *s, uintptr_t arena, long page)
+{
+	static const uint32_t edges[] = { 0xffffffff, 0x80000000, 0x7fffffff, 4096,
+					  4095, 8, 64, 65, 1024, 1025 };
+
+	switch (fuzz_rand(s) % 4) {
+	case 0:
+		return fuzz_rand(s) % 4;
+	case 1:
+		return fuzz_rand(s);
+	case 2:
+		return edges[fuzz_rand(s) % ARRAY_SIZE(edges)];
+	default:	/* somewhere in or near the mapped arena */
+		return (uint32_t)(arena + (fuzz_rand(s) % 20) * page);
+	}
+}
+
+static int fuzz_errno_ok(int err)
+{
+	return err == ENOTTY || err == EINVAL || err == EFAULT || err == ENODEV ||
+	       err == ENOENT || err == ENOSPC || err == EAGAIN || err == ENOMEM;
+}
+
+FIXTURE(fuzz) {
+	int unused;
+};
+
+FIXTURE_SETUP(fuzz)
+{
+}
+
+FIXTURE_TEARDOWN(fuzz)
+{
+}
+
+TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
+{
+	const char *env_seed = getenv("fake_gpu_fuzz_seed");
+	const char *env_iters = getenv("fake_gpu_fuzz_iters");
+	unsigned long iters = env_iters ? strtoul(env_iters, NULL, 0) : 20000;
+	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0;
+	unsigned long i, ok = 0, failed = 0, bad = 0;
+	long page = page_size();
+	uint64_t s, arg[16];
+	unsigned long cmd;
+	void *ptr;
+	char *arena;
+	int fd, w;
+
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = ts.tv_sec * 1000000007ull + ts.tv_nsec;
+	}
+	s = seed | 1;
+	/* The seed reproduces the run: boot with fake_gpu_fuzz_seed=<seed>. */
+	ksft_print_msg("fuzz seed=%llu iterations=%lu\n", (unsigned long long)seed, iters);
+
+	arena = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, arena);
+	memset(arena, 0x5a, 16 * page);
+	fd = open("/dev/fake_gpu", O_RDWR);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < iters; i++) {
+		switch (fuzz_rand(&s) % 4) {
+		case 0:
+		case 1:
+			cmd = fuzz_cmds[fuzz_rand(&s) % ARRAY_SIZE(fuzz_cmds)];
+			break;
+		case 2:		/* our type, any number, size and direction */
+			cmd = _IOC(fuzz_rand(&s) % 4, FAKE_GPU_IOCTL_BASE,
+				   fuzz_rand(&s) % 16, fuzz_rand(&s) % 64);
+			break;
+		default:
+			cmd = (uint32_t)fuzz_rand(&s);
+		}
+		for (w = 0; w < 32; w++)
+			((uint32_t *)arg)[w] = fuzz_word(&s, (uintptr_t)arena, page);
+		/* Addresses and lengths in the arena reach hmm_range_fault(). */
+		if (fuzz_rand(&s) % 2) {
+			arg[0] = (uintptr_t)arena + (fuzz_rand(&s) % 16) * page;
+			arg[1] = (fuzz_rand(&s) % 17) * page;
+		}
+		/* Never run a long job: closing the file would wait for it. */
+		if (cmd == FAKE_GPU_IOCTL_JOB_SUBMIT)
+			((uint32_t *)arg)[1] %= 2000;
+		switch (fuzz_rand(&s) % 16) {
+		case 0:
+			ptr = NULL;
+			break;
+		case 1:
+			ptr = (void *)(uintptr_t)fuzz_rand(&s);
+			break;
+		case 2:		/* straddles the end of the arena */
+			ptr = arena + 16 * page - 8;
+			break;
+		default:
+			ptr = arg;
+		}
+		if (!ioctl(fd, cmd, ptr))
+			ok++;
+		else if (fuzz_errno_ok(errno))
+			failed++;
+		else if (bad++ < 10)
+			TH_LOG("iteration %lu: cmd %#lx: unexpected errno %d", i, cmd, errno);
+		/* Release a file full of objects now and then. */
+		if (i % 2000 == 1999) {
+			close(fd);
+			fd = open("/dev/fake_gpu", O_RDWR);
+			ASSERT_LE(0, fd);
+		}
+	}
+	close(fd);
+	ksft_print_msg("fuzz: %lu succeeded, %lu refused, %lu unexpected\n", ok, failed, bad);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, ok);
+}
+
+/* --- leaks: must run last ------------------------------------------------ */
+
+static int write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY), ret;
+
+	if (fd < 0)
+		return -1;
+	ret = write(fd, text, strlen(text)) == (ssize_t)strlen(text) ? 0 : -1;
+	close(fd);
+	return ret;
+}
+
+/*
+ * Every earlier case has exited and closed its files; whatever they
+ * allocated must be gone. kmemleak reports objects older than 5 s only.
+ */
+TEST_F_TIMEOUT(fuzz, zz_no_leaks, 120)
+{
+	const char *path = "/sys/kernel/debug/kmemleak";
+	char text[4096];
+	int fd, i;
+	ssize_t n;
+
+	mount("debugfs", "/sys/kernel/debug", "debugfs", 0, NULL);
+	if (access(path, F_OK))
+		SKIP(return, "no kmemleak in this kernel (the leak profile has it)");
+	sleep(6);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, write_file(path, "scan"));
+	fd = open(path, O_RDONLY);
+	ASSERT_LE(0, fd);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	ASSERT_LE(0, n);
+	text[n > 0 ? n : 0] = 0;
+	EXPECT_EQ(0, n) TH_LOG("kmemleak:\n%s", text);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * init for the rig's userspace boots of UML.
+ *
+ * The root is a host directory (hostfs) holding this program and the test
+ * programs. Mount what the tests need, run each program given on the
+ * command line in turn (its output, KTAP, goes to the console, where the
+ * rig's splat gate reads it together with the kernel's), then power off:
+ * init must never exit, or the kernel panics.
+ *
+ * The kernel passes its unknown "name=value" boot parameters to init as
+ * environment variables; the programs inherit them (fake_gpu_fuzz_seed=).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static void mount_fs(const char *src, const char *dir, const char *type)
+{
+	mkdir(dir, 0755);
+	if (mount(src, dir, type, 0, NULL) && errno != EBUSY)
+		fprintf(stderr, "rig_init: mount %s on %s: %s\n", type, dir,
+			strerror(errno));
+}
+
+int main(int argc, char **argv)
+{
+	int i, status;
+	pid_t pid;
+
+	mount_fs("proc", "/proc", "proc");
+	mount_fs("sysfs", "/sys", "sysfs");
+	mount_fs("devtmpfs", "/dev", "devtmpfs");
+	mount_fs("debugfs", "/sys/kernel/debug", "debugfs");
+	mount_fs("tmpfs", "/tmp", "tmpfs");
+
+	for (i = 1; i < argc; i++) {
+		pid = fork();
+		if (pid == 0) {
+			char *args[] = { argv[i], NULL };
+
+			execve(argv[i], args, environ);
+			fprintf(stderr, "rig_init: exec %s: %s\n", argv[i], strerror(errno));
+			_exit(127);
+		}
+		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+			fprintf(stderr, "rig_init: cannot run %s\n", argv[i]);
+			continue;
+		}
+		printf("rig_init: %s exited with %d\n", argv[i],
+		       WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	}
+	fflush(NULL);
+	sync();
+	reboot(RB_POWER_OFF);
+	return 0;
+}
