@@ -393,6 +393,15 @@ static void fgt_test_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, 0, &val), -EINVAL);
 	st = fgt_stats(dev);
 	KUNIT_EXPECT_EQ(test, st.gpu_faults, 0);
+
+	/*
+	 * Freed at once (as /dev/fake_gpu does with a failed bind): off the
+	 * VM's list, so the VM's destruction must not touch it (KASAN).
+	 */
+	uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	fake_gpu_userptr_free(uptr);
 	tp_detach_mm();
 }
 
