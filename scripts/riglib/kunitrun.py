@@ -162,18 +162,27 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
         console = ''
     with open(os.path.join(rdir, 'console.log'), 'w') as f:
         f.write(console)
+    timeout = None
+    if timed_out:
+        timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
+    return judge(name, rdir, summary, console, timeout)
+
+
+def judge(name, rdir, summary, console, timeout=None):
+    """Gate @console, complete @summary and write the result files in @rdir.
+
+    @timeout says why the kernel was stopped, if it was.
+    """
     with open(os.path.join(rdir, 'ktap.txt'), 'w') as f:
         f.write(_ktap(console))
-
-    verdict = gate.judge(console, timed_out=timed_out)
+    verdict = gate.judge(console, timed_out=timeout is not None)
     summary['tests'] = {'passed': verdict.count('pass'), 'failed': verdict.count('fail'),
                         'skipped': verdict.count('skip')}
     summary['splats'] = [s.to_json() for s in verdict.splats]
     summary['expected_splats'] = [s.to_json() for s in verdict.expected]
     summary['failures'] = verdict.failures
-    if timed_out:
-        summary['timeout'] = ('kunit.py --timeout' if not killed
-                              else 'runner killed kunit.py')
+    if timeout:
+        summary['timeout'] = timeout
     summary['status'] = 'pass' if verdict.passed else 'fail'
     report.write(rdir, summary, verdict, console)
     report.print_splats(name, verdict)

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import time
 
-from . import gate, kunitrun, report
+from . import kunitrun
 from .util import REPO, RigError, info, results_dir
 
 USERSPACE = os.path.join(REPO, 'userspace')
@@ -95,18 +95,7 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
             proc.wait()
             timed_out = True
     summary['run_seconds'] = round(time.monotonic() - t0, 1)
-    # UML leaves its helper processes' terminal settings; nothing to restore.
     with open(os.path.join(rdir, 'console.log'), errors='backslashreplace') as f:
         console = f.read()
-    verdict = gate.judge(console, timed_out=timed_out)
-    summary['tests'] = {'passed': verdict.count('pass'), 'failed': verdict.count('fail'),
-                        'skipped': verdict.count('skip')}
-    summary['splats'] = [s.to_json() for s in verdict.splats]
-    summary['expected_splats'] = [s.to_json() for s in verdict.expected]
-    summary['failures'] = verdict.failures
-    if timed_out:
-        summary['timeout'] = f'UML killed after {BOOT_TIMEOUT} s'
-    summary['status'] = 'pass' if verdict.passed else 'fail'
-    report.write(rdir, summary, verdict, console)
-    report.print_splats(name, verdict)
-    return summary
+    return kunitrun.judge(name, rdir, summary, console,
+                          f'UML killed after {BOOT_TIMEOUT} s' if timed_out else None)
