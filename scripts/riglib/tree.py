@@ -326,7 +326,11 @@ def export(kernel_dir=None):
     old = glob.glob(os.path.join(PATCH_DIR, '*.patch'))
     written = []
     for i, c in enumerate(keep, 1):
-        out = git(tree, 'format-patch', '-1', '--start-number', str(i),
+        # Blank context lines as empty lines, not a lone space: checkpatch
+        # run on a patch file that git tracks (file mode, from the repo top)
+        # reads every line as added code and calls " " trailing whitespace.
+        out = git(tree, '-c', 'diff.suppressBlankEmpty=true', 'format-patch', '-1',
+                  '--start-number', str(i),
                   '--zero-commit', '--no-signature', '-o', PATCH_DIR, c)
         written.append(out.splitlines()[-1])
     for p in old:

@@ -166,6 +166,22 @@ class MiniTree(unittest.TestCase):
         tree.setup(self.kernel, quiet=True)
         self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
 
+    def test_exported_blank_context_lines_carry_no_trailing_space(self):
+        base = tree.setup(self.kernel, quiet=True)
+        for text, msg in (('developer line\n\n', 'mm: blank'), ('after it\n', 'mm: after')):
+            with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
+                f.write(text)
+            sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'commit',
+               '-qam', msg)
+        tree.export(self.kernel)
+        last = os.path.join(self.patches, sorted(os.listdir(self.patches))[-2])
+        lines = read(last).splitlines()
+        # checkpatch on a git-tracked patch file reads " " as trailing whitespace.
+        self.assertEqual([ln for ln in lines if ln.endswith(' ')], [])
+        self.assertIn('', lines[lines.index('+after it') - 2:lines.index('+after it')])
+        # git still reads the empty line as blank context.
+        sh(base.tree, 'git', 'apply', '--check', '-R', last)
+
 
 if __name__ == '__main__':
     unittest.main()
