@@ -24,25 +24,44 @@ TARGETS = {'core_lines': 100.0, 'core_branches': 90.0, 'fake_gpu_lines': 90.0}
 
 
 def added_lines(patch, path=CORE_FILE):
-    """New-file line numbers of the '+' lines @patch adds to @path."""
+    """New-file line numbers of the '+' lines @patch adds to @path.
+
+    Hunks are walked by the line counts of their headers: a blank
+    context line may be written as an empty line (git's
+    diff.suppressBlankEmpty, which the rig's export uses), so a body
+    line's first character alone does not say where the hunk ends.
+    """
     lines = set()
-    current, new_line = None, 0
+    current, new_line, old_left, new_left = None, 0, 0, 0
     with open(patch, errors='replace') as f:
-        for text in f:
+        for number, text in enumerate(f, 1):
+            if old_left or new_left:
+                kind = text[:1] if text.strip('\r\n') else ' '
+                if kind == '\\':
+                    continue
+                if kind not in ' +-' or (kind != '+' and old_left == 0) or \
+                   (kind != '-' and new_left == 0):
+                    raise RigError(f'{patch}:{number}: hunk body does not '
+                                   'match its @@ line counts')
+                if kind != '+':
+                    old_left -= 1
+                if kind != '-':
+                    if kind == '+' and current == path:
+                        lines.add(new_line)
+                    new_line += 1
+                    new_left -= 1
+                continue
             if text.startswith('+++ '):
                 current = text[4:].strip()
                 current = current[2:] if current.startswith('b/') else current
                 continue
-            if current != path:
-                continue
-            m = re.match(r'@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@', text)
+            m = re.match(r'@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@', text)
             if m:
-                new_line = int(m.group(1))
-            elif text.startswith('+'):
-                lines.add(new_line)
-                new_line += 1
-            elif text.startswith(' '):
-                new_line += 1
+                old_left = int(m.group(1) or 1)
+                new_line = int(m.group(2))
+                new_left = int(m.group(3) or 1)
+    if old_left or new_left:
+        raise RigError(f'{patch}: last hunk ends before its @@ line counts')
     return lines
 
 
