@@ -1,12 +1,12 @@
 """Coverage arithmetic: which lines 0001 adds, and the lcov tracefile."""
 
 import os
-import subprocess
 import tempfile
 import unittest
 
 from riglib import coverage
 from riglib.util import RigError
+from tests.gitpatch import make_patch
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PATCH = os.path.join(REPO, 'kernel-patches',
@@ -45,30 +45,18 @@ class Coverage(unittest.TestCase):
 
     def test_added_lines_with_blank_context_written_empty(self):
         """rig export writes blank context lines as empty lines."""
-        old = ['int a;', '', 'int b;', '', 'int c;', '', 'int d;', '']
-        new = ['int a;', '', 'int b;', 'int new1;', '', 'int c;', '',
-               'int new2;', 'int d;', '']
+        old = 'int a;\n\nint b;\n\nint c;\n\nint d;\n'
+        new = 'int a;\n\nint b;\nint new1;\n\nint c;\n\nint new2;\nint d;\n'
         with tempfile.TemporaryDirectory() as d:
-            git = ['git', '-C', d, '-c', 'user.name=t', '-c', 'user.email=t@t']
-            path = os.path.join(d, coverage.CORE_FILE)
-            os.makedirs(os.path.dirname(path))
-            with open(path, 'w') as f:
-                f.write('\n'.join(old))
-            subprocess.run(git + ['init', '-q'], check=True)
-            subprocess.run(git + ['add', '.'], check=True)
-            subprocess.run(git + ['commit', '-qm', 'base'], check=True)
-            with open(path, 'w') as f:
-                f.write('\n'.join(new))
-            diff = subprocess.run(git + ['-c', 'diff.suppressBlankEmpty=true',
-                                         'diff', '-U1'],
-                                  check=True, capture_output=True, text=True)
-            self.assertIn('\n\n', diff.stdout)
+            text = make_patch(d, 'cov', old, new, 'mm: blank', blank_empty=True)
+            hunk = text.index('\n@@ ')
+            self.assertIn('\n\n', text[hunk:])
             patch = os.path.join(d, 'p.patch')
             with open(patch, 'w') as f:
-                f.write(diff.stdout)
+                f.write(text)
             self.assertEqual(coverage.added_lines(patch), {4, 8})
             with open(patch, 'w') as f:
-                f.write(diff.stdout.replace('\n\n', '\n', 1))
+                f.write(text[:hunk] + text[hunk:].replace('\n\n', '\n', 1))
             with self.assertRaisesRegex(RigError, 'hunk'):
                 coverage.added_lines(patch)
 

@@ -2,13 +2,13 @@
 
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 import unittest
 
 from riglib import tree
 from riglib.util import RigError
+from tests.gitpatch import make_patch, sh
 
 NOTIFIER = ''.join(f'line {i}\n' for i in range(1, 40))
 
@@ -17,25 +17,6 @@ def read(path):
     with open(path) as f:
         return f.read()
 
-
-def sh(cwd, *cmd):
-    return subprocess.run(cmd, cwd=cwd, check=True, text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE).stdout
-
-
-def make_patch(workdir, name, old, new, subject):
-    """A format-patch file turning mm/mmu_notifier.c from @old into @new."""
-    repo = os.path.join(workdir, 'patchrepo-' + name)
-    os.makedirs(os.path.join(repo, 'mm'))
-    sh(repo, 'git', 'init', '-q')
-    with open(os.path.join(repo, 'mm', 'mmu_notifier.c'), 'w') as f:
-        f.write(old)
-    sh(repo, 'git', 'add', '-A')
-    sh(repo, 'git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'base')
-    with open(os.path.join(repo, 'mm', 'mmu_notifier.c'), 'w') as f:
-        f.write(new)
-    sh(repo, 'git', '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', subject)
-    return sh(repo, 'git', 'format-patch', '-1', '--stdout')
 
 
 class MiniTree(unittest.TestCase):
