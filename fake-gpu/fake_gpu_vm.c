@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 
 #include "fake_gpu_internal.h"
+#include "rig_compat.h"
 
 static DEFINE_IDA(fake_gpu_asid_ida);
 
@@ -131,7 +132,7 @@ bool fake_gpu_vm_jobs_done(struct fake_gpu_vm *vm)
 
 	dma_resv_iter_begin(&cursor, &vm->resv, DMA_RESV_USAGE_BOOKKEEP);
 	dma_resv_for_each_fence_unlocked(&cursor, fence)
-		dma_fence_enable_sw_signaling(fence);
+		dma_fence_enable_signaling(fence);
 	dma_resv_iter_end(&cursor);
 	return dma_resv_test_signaled(&vm->resv, DMA_RESV_USAGE_BOOKKEEP);
 }

@@ -12,6 +12,7 @@
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
+#include <linux/prandom.h>
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>

@@ -167,7 +167,7 @@ const struct mmu_interval_notifier_ops tp_both_ops = {
 	.invalidate_finish = tp_invalidate_finish,
 };
 
-/* Invalid ops: a first pass without a second one. */
+/* Invalid ops: a first pass without a second one (never defers). */
 const struct mmu_interval_notifier_ops tp_start_only_ops = {
 	.invalidate_start = tp_invalidate_start,
 };
@@ -199,7 +199,8 @@ struct tp_notifier *tp_notifier_insert(struct kunit *test, struct tp_log *log,
 		return ERR_PTR(-ENOMEM);
 	n->log = log;
 	n->id = id;
-	n->defer = !!ops->invalidate_start;
+	/* Only a notifier with a second pass may hand out a finish. */
+	n->defer = ops->invalidate_start && ops->invalidate_finish;
 	init_completion(&n->finish_entered);
 
 	ret = mmu_interval_notifier_insert(&n->sub, mm, start, length, ops);

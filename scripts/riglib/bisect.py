@@ -21,15 +21,24 @@ import re
 import shutil
 import time
 
-from . import gate, kunitrun, tree
+from . import gate, kunitrun, profiles, tree
 from .util import REPO, RigError, cache_dir, git, info, results_dir, run
 
 EXEC_TIMEOUT = 600
 
 # Builds every file of the series: DRM_XE selects MMU_NOTIFIER (mm/
 # mmu_notifier.c) and the xe files are xe's own. The rig's suites are left
-# out: they need patch 1 and are not part of the series.
+# out: they need patch 1 and are not part of the series. The base's
+# fragments and the xe profile's fragments for the base are added.
 FRAGMENTS = ['configs/common.config', 'configs/xe.config']
+XE_PROFILE = 'xe'
+
+
+def fragments(base):
+    frags = [os.path.join(REPO, f) for f in FRAGMENTS]
+    xe = profiles.load().get(XE_PROFILE)
+    extra = xe.base_fragments.get(base.name, []) if xe else []
+    return frags[:1] + list(base.definition.fragments) + frags[1:] + extra
 
 # gcc: "path:line:col: warning: text [-Wflag]"; sparse: the same shape.
 DIAG_RE = re.compile(r'^(?P<file>[^\s:]+):(?P<line>\d+):(?:\d+:)?\s*'
@@ -108,16 +117,16 @@ def _worktree(base):
     return wt
 
 
-def _build(wt, bdir, jobs, log):
+def _build(base, wt, bdir, jobs, log):
     cmd = kunitrun._kunit_cmd(wt, 'build', bdir, jobs)
-    for frag in FRAGMENTS:
-        cmd += ['--kunitconfig', os.path.join(REPO, frag)]
+    for frag in fragments(base):
+        cmd += ['--kunitconfig', frag]
     t0 = time.monotonic()
     rc, timed_out = kunitrun._logged(cmd, wt, log, kunitrun.BUILD_TIMEOUT)
     return rc == 0 and not timed_out, round(time.monotonic() - t0, 1)
 
 
-def _exec(wt, bdir, jobs, log):
+def _exec(base, wt, bdir, jobs, log):
     """Boot the step's kernel; (pass, fail, skip) counts and gate failures."""
     cmd = kunitrun._kunit_cmd(wt, 'exec', bdir, jobs) + ['--timeout', str(EXEC_TIMEOUT)]
     test_log = os.path.join(bdir, 'test.log')
@@ -131,7 +140,7 @@ def _exec(wt, bdir, jobs, log):
         console = ''
     with open(log[:-len('exec.log')] + 'console.log', 'w') as f:
         f.write(console)
-    v = gate.judge(console, timed_out=killed)
+    v = gate.judge(console, gate.load_expected(base=base.name), timed_out=killed)
     return {'passed': v.count('pass'), 'failed': v.count('fail'),
             'skipped': v.count('skip')}, v.failures
 
@@ -164,7 +173,9 @@ def _check(wt, bdir, objs, files, checker, log):
 
 def bisect_build(base, jobs, checks=True):
     """Build base + each patch; return (steps, first failing step or None)."""
-    patches = tree.series_files()
+    patches = tree.series_files(base.series)
+    if not patches:
+        raise RigError(f'base {base.name} has no series to bisect')
     wt = _worktree(base)
     bdir = os.path.join(cache_dir(), 'build', base.key, 'bisect')
     os.makedirs(bdir, exist_ok=True)
@@ -191,7 +202,7 @@ def bisect_build(base, jobs, checks=True):
                                + res.stderr.strip())
         info(f'[bisect] {i}/{len(steps) - 1} {step.name}: building')
         log = os.path.join(rdir, f'{i:02d}-build.log')
-        step.build_ok, step.build_seconds = _build(wt, bdir, jobs, log)
+        step.build_ok, step.build_seconds = _build(base, wt, bdir, jobs, log)
         if not step.build_ok:
             step.errors = _errors(log)
             failed = step
@@ -204,13 +215,14 @@ def bisect_build(base, jobs, checks=True):
                            + ', '.join(missing) + ': extend FRAGMENTS in '
                            'scripts/riglib/bisect.py')
         step.tests, step.gate_failures = _exec(
-            wt, bdir, jobs, os.path.join(rdir, f'{i:02d}-exec.log'))
+            base, wt, bdir, jobs, os.path.join(rdir, f'{i:02d}-exec.log'))
         if checks:
             step.w1 = _check(wt, bdir, here, files, 'w1',
                              os.path.join(rdir, f'{i:02d}-w1.log'))
             step.sparse = _check(wt, bdir, here, files, 'sparse',
                                  os.path.join(rdir, f'{i:02d}-sparse.log'))
-    out = {'kernel_version': tree.kernel_version(base.tree), 'files': files,
+    out = {**base.result_fields(), 'kernel_version': tree.kernel_version(base.tree),
+           'files': files,
            'checks': checks,
            'steps': [s.to_json(steps[0] if i else None) for i, s in enumerate(steps)
                      if s.build_ok is not None],

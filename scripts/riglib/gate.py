@@ -53,8 +53,18 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
 
 # A marker this close after a splat's first line, with no KTAP result in
 # between, belongs to the same report (a WARN's "Disabling lock debugging",
-# lockdep's "turning off ..." after an INFO).
+# lockdep's "turning off ..." after an INFO, the WARN of an ODEBUG report).
+# A WARNING after a WARNING does not: every WARN_ON() is a report of its
+# own, counted and matched on its own, so an unexpected warning right after
+# an expected one is not swallowed.
 REPORT_SPAN = 80
+# The first line of a WARN_ON() report. 6.12:
+#   WARNING: CPU: 0 PID: 1713 at drivers/x.c:164 func+0x36/0x750
+# 7.3 (file first, then the function, then CPU and task):
+#   WARNING: drivers/x.c:164 at func+0x36/0x750, CPU#0: kunit_try_catch/1713
+WARN_SITE = [re.compile(r'^WARNING: CPU: \d+ PID: \d+ at (?P<file>\S+):(?P<line>\d+) '
+                        r'(?P<func>[\w.]+)\+0x'),
+             re.compile(r'^WARNING: (?P<file>\S+):(?P<line>\d+) at (?P<func>[\w.]+)\+0x')]
 CONTEXT_LINES = 8
 
 PREFIX = re.compile(r'^\[\s*\d+\.\d+\]\s?')
@@ -87,6 +97,7 @@ class Verdict:
         self.tests = []           # (name, status) with status pass/fail/skip
         self.splats = []          # unexpected splats
         self.expected = []        # expected splats that fired
+        self.missing = []         # tests whose expected splats did not all fire
         self.failures = []        # one line per reason the run fails
         self.complete = False
 
@@ -96,6 +107,15 @@ class Verdict:
     @property
     def passed(self):
         return not self.failures
+
+
+def warn_site(line):
+    """(file, function) of a WARN_ON() report's first line, in either format."""
+    for pat in WARN_SITE:
+        m = pat.search(line)
+        if m:
+            return m.group('file'), m.group('func')
+    return None
 
 
 def classify(line):
@@ -183,17 +203,60 @@ class _Ktap:
         return f'{prefix} (crashed before its result was printed)'
 
 
-def load_expected(path=EXPECTED_INI):
-    """Expected splats: [suite.test] sections with kind and match regex."""
+class Expected:
+    """A splat a test provokes on purpose: exactly @count of them fire."""
+
+    def __init__(self, test, kind, pattern, count=1, site=None):
+        self.test = test
+        self.kind = kind
+        self.pattern = pattern    # compiled regex over the first line
+        self.count = count
+        self.site = site          # (file, function) of a warning, or None
+
+    def matches(self, splat):
+        if splat.test != self.test or splat.kind != self.kind:
+            return False
+        if self.site and warn_site(splat.lines[0]) != self.site:
+            return False
+        return bool(self.pattern.search(splat.lines[0]))
+
+    def describe(self):
+        where = f' at {self.site[0]} {self.site[1]}()' if self.site else ''
+        return f'{self.count} {self.kind} splat(s){where} in {self.test}'
+
+
+def load_expected(path=EXPECTED_INI, base=None):
+    """Expected splats of @base (all bases if None).
+
+    A section is named for its test ("suite.case", or "suite.case @ tag" to
+    give a test several entries) and has kind, match (a regex over the
+    first line), and optionally bases (default: all), count (default 1)
+    and, for warnings, site = FILE FUNCTION, which matches the WARN_ON()'s
+    location in both the 6.12 and the 7.3 first-line formats.
+    """
     parser = configparser.ConfigParser(interpolation=None)
     if not os.path.isfile(path):
         return []
+    out = []
     try:
         parser.read(path)
-        return [(test, parser[test]['kind'], re.compile(parser[test]['match']))
-                for test in parser.sections()]
-    except (KeyError, re.error, configparser.Error) as err:
+        for name in parser.sections():
+            sec = parser[name]
+            bases = sec.get('bases', '').split()
+            if base is not None and bases and base not in bases:
+                continue
+            site = sec.get('site', '').split()
+            if site and len(site) != 2:
+                raise RigError(f'{path}: [{name}]: site is "FILE FUNCTION"')
+            count = sec.getint('count', 1)
+            if count < 1:
+                raise RigError(f'{path}: [{name}]: count must be at least 1')
+            out.append(Expected(name.split(' @ ')[0].strip(), sec['kind'],
+                                re.compile(sec.get('match', '')), count,
+                                tuple(site) if site else None))
+    except (KeyError, ValueError, re.error, configparser.Error) as err:
         raise RigError(f'{path}: {err}') from err
+    return out
 
 
 def judge(text, expected=None, timed_out=False):
@@ -216,29 +279,32 @@ def judge(text, expected=None, timed_out=False):
         # Lockdep switching off is the consequence of the report before it,
         # however long that report was.
         if same_test and (kind == 'lockdep-off' or
-                          i - (last.lineno - 1) <= REPORT_SPAN):
+                          (not (kind == last.kind == 'warning') and
+                           i - (last.lineno - 1) <= REPORT_SPAN)):
             last.also.append(kind)
             continue
         context = [ln for ln in lines[i:i + CONTEXT_LINES * 2] if ln.strip()][:CONTEXT_LINES]
         splats.append(Splat(kind, i + 1, context, ktap.running_at(i)))
 
     ran = {name for name, _ in verdict.tests}
-    fired = set()
+    fired = [0] * len(expected)
     for splat in splats:
-        match = next((e for e in expected if e[0] == splat.test and e[1] == splat.kind
-                      and e[2].search(splat.lines[0])), None)
-        if match:
-            fired.add(match[0])
+        # Beyond its count an expected splat is an unexpected one.
+        match = next((k for k, e in enumerate(expected)
+                      if e.matches(splat) and fired[k] < e.count), None)
+        if match is not None:
+            fired[match] += 1
             verdict.expected.append(splat)
         else:
             verdict.splats.append(splat)
     for splat in verdict.splats:
         verdict.failures.append(f'{splat.kind} splat in {splat.test} '
                                 f'(console line {splat.lineno}): {splat.lines[0]}')
-    for test, kind, pat in expected:
-        if test in ran and test not in fired:
-            verdict.failures.append(f'expected {kind} splat in {test} did not fire '
-                                    f'(/{pat.pattern}/)')
+    for e, n in zip(expected, fired):
+        if e.test in ran and n < e.count:
+            verdict.missing.append(e.test)
+            verdict.failures.append(f'expected {e.describe()}, {n} fired '
+                                    f'(/{e.pattern.pattern}/)')
 
     verdict.complete = ktap.top_plan is not None and ktap.top_results >= ktap.top_plan
     if timed_out:

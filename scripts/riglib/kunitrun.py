@@ -89,6 +89,18 @@ def _ktap(console):
     return '\n'.join(out) + '\n'
 
 
+def fragments(base, profile):
+    """The kunitconfig fragments of @profile on @base, in merge order.
+
+    The profile's first fragment is common.config; the base's go right
+    after it, so the profile's own can build on them; the profile's
+    fragments for this base (fragments.BASE) come last.
+    """
+    frags = list(profile.fragments)
+    return (frags[:1] + list(base.definition.fragments) + frags[1:]
+            + profile.base_fragments.get(base.name, []))
+
+
 def build(base, profile, jobs, rdir, summary):
     """Build @profile's kernel (log in @rdir); None, or what went wrong.
 
@@ -97,7 +109,7 @@ def build(base, profile, jobs, rdir, summary):
     bdir = build_dir(base, profile)
     os.makedirs(bdir, exist_ok=True)
     cmd = _kunit_cmd(base.tree, 'build', bdir, jobs, profile)
-    for frag in profile.fragments:
+    for frag in fragments(base, profile):
         cmd += ['--kunitconfig', frag]
     log = os.path.join(rdir, 'build.log')
     t0 = time.monotonic()
@@ -124,7 +136,7 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     shutil.rmtree(rdir, ignore_errors=True)
     os.makedirs(rdir)
     os.makedirs(bdir, exist_ok=True)
-    summary = {'profile': name, 'kernel_version': version,
+    summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
                'tree': tree, 'tree_head': git(tree, 'rev-parse', '--short', 'HEAD'),
                'filter': filter_glob, 'build_dir': bdir, 'status': 'fail',
                'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
@@ -175,11 +187,13 @@ def judge(name, rdir, summary, console, timeout=None):
     """
     with open(os.path.join(rdir, 'ktap.txt'), 'w') as f:
         f.write(_ktap(console))
-    verdict = gate.judge(console, timed_out=timeout is not None)
+    verdict = gate.judge(console, gate.load_expected(base=summary.get('base')),
+                         timed_out=timeout is not None)
     summary['tests'] = {'passed': verdict.count('pass'), 'failed': verdict.count('fail'),
                         'skipped': verdict.count('skip')}
     summary['splats'] = [s.to_json() for s in verdict.splats]
     summary['expected_splats'] = [s.to_json() for s in verdict.expected]
+    summary['expected_missing'] = verdict.missing
     summary['failures'] = verdict.failures
     if timeout:
         summary['timeout'] = timeout

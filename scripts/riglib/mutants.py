@@ -63,6 +63,7 @@ def _failed_tests(summary):
     failed = {f.split(':', 1)[1].strip() for f in summary['failures']
               if f.startswith('test failed:')}
     failed |= {s['test'] for s in summary['splats']}
+    failed |= set(summary.get('expected_missing', ()))
     for f in summary['failures']:
         if 'crashed or went silent' in f or f.startswith('timeout'):
             failed.add('(crash or timeout)')
@@ -78,7 +79,12 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
     if not paths:
         raise RigError(f'no mutants in {MUTANT_DIR}')
-    if names:
+    if not names:
+        paths = [p for p in paths
+                 if base.definition.runs_mutant(os.path.basename(p)[:-len('.patch')])]
+        if not paths:
+            raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
+    else:
         known = {os.path.basename(p)[:-len('.patch')]: p for p in paths}
         unknown = [n for n in names if n not in known]
         if unknown:

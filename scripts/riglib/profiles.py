@@ -23,11 +23,19 @@ class Profile:
             self.timeout = section.getint('timeout', 900)
         except ValueError as err:
             raise RigError(f'{PROFILES_INI}: profile {name}: bad timeout') from err
+        # "fragments.BASE = ...": added on that base only, last.
+        self.base_fragments = {key.split('.', 1)[1]: [os.path.join(REPO, f)
+                                                       for f in value.split()]
+                               for key, value in section.items()
+                               if key.startswith('fragments.')}
+        for frag in sum(self.base_fragments.values(), []):
+            if not os.path.isfile(frag):
+                raise RigError(f'profile {name}: fragment {os.path.relpath(frag, REPO)} '
+                               'does not exist')
         self.kernel_args = section.get('kernel_args', '').split()
         # gcov on UML with GCC >= 7: see kunitrun.gcov_compiler_dir().
         self.libgcov_fix = section.getboolean('libgcov_fix', False)
         self.default = section.getboolean('default', False)
-        self.test = section.getboolean('test', False)
         self.userspace = section.getboolean('userspace', False)
 
 

@@ -7,7 +7,13 @@ import xml.etree.ElementTree as ET
 
 def junit(summary, verdict):
     """JUnit XML: one testcase per KUnit test; splats fail their test."""
-    suite = ET.Element('testsuite', name=f'rig-{summary["profile"]}')
+    base = summary.get('base')
+    suite = ET.Element('testsuite', name=f'rig-{base}-{summary["profile"]}' if base
+                       else f'rig-{summary["profile"]}')
+    props = ET.SubElement(suite, 'properties')
+    for key in ('base', 'package', 'package_version', 'kernel_version', 'kernel_tree'):
+        if summary.get(key):
+            ET.SubElement(props, 'property', name=key, value=str(summary[key]))
     by_test = {}
     if verdict:
         for splat in verdict.splats:
@@ -65,5 +71,15 @@ def table(summaries):
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     lines = ['  '.join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
     lines.insert(1, '  '.join('-' * w for w in widths))
-    version = summaries[0]['kernel_version'] if summaries else '?'
-    return f'kernel {version}\n' + '\n'.join(lines)
+    return heading(summaries[0] if summaries else {}) + '\n' + '\n'.join(lines)
+
+
+def heading(summary):
+    """One line naming the base, its package version and the kernel."""
+    words = [f'base {summary.get("base") or "?"}']
+    if summary.get('package'):
+        words.append(f'({summary["package"]} {summary.get("package_version")})')
+    elif summary.get('kernel_tree'):
+        words.append(f'(--kernel {summary["kernel_tree"]})')
+    words.append(f'kernel {summary.get("kernel_version", "?")}')
+    return ' '.join(words)

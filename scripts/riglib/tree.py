@@ -3,7 +3,7 @@
 Layout of a cached tree (a git repository of its own):
 
   tag rig-pristine   the base as unpacked or cloned, one commit
-  branch rig         rig-pristine + kernel-patches/series (git am)
+  branch rig         rig-pristine + the base's series (git am)
                      + one wiring commit hooking lib/two-pass-rig/ into
                      lib/Kconfig.debug and lib/Makefile
   lib/two-pass-rig/  untracked (excluded): Kconfig, Makefile and symlinks to
@@ -11,6 +11,9 @@ Layout of a cached tree (a git repository of its own):
 
 The state of the last setup is kept in .git/rig-state.json. A base given
 with --kernel is cloned or copied, never modified.
+
+Each base of configs/bases.ini has its own tree, keyed by its package and
+version; its tarball is fetched once (riglib.debsrc) into the cache.
 """
 
 import glob
@@ -22,10 +25,11 @@ import shutil
 import tarfile
 import time
 
+from . import debsrc
 from .util import REPO, RigError, cache_dir, git, info, run
 
-DEBIAN_TARBALL = '/usr/src/linux-source-6.12.tar.xz'
-PATCH_DIR = os.path.join(REPO, 'kernel-patches')
+# The backport series, applied to a --kernel tree without the two-pass core.
+BACKPORT_SERIES = os.path.join(REPO, 'kernel-patches', 'series')
 # Repo directories linked into the tree, in Kconfig order.
 LINKED_DIRS = ['kunit', 'fake-gpu']
 RIG_SUBDIR = 'lib/two-pass-rig'
@@ -33,10 +37,27 @@ WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
 IDENTITY = ['-c', 'user.name=two-pass rig', '-c', 'user.email=rig@localhost']
 
 
-class Base:
-    """Where the pristine tree comes from and where its copy lives."""
+def has_two_pass_core(src):
+    """Whether the kernel tree @src already has invalidate_start/_finish."""
+    try:
+        with open(os.path.join(src, 'include', 'linux', 'mmu_notifier.h')) as f:
+            return 'invalidate_finish' in f.read()
+    except OSError:
+        return False
 
-    def __init__(self, kernel_dir=None):
+
+class Base:
+    """Where the pristine tree comes from and where its copy lives.
+
+    @definition is the configs/bases.ini entry (a bases.BaseDef): its
+    fragments and test steps apply to a --kernel tree as well. The series
+    of a --kernel tree is none if it has the two-pass core, else the
+    backport.
+    """
+
+    def __init__(self, definition, kernel_dir=None):
+        self.definition = definition
+        self.name = definition.name
         kernel_dir = kernel_dir or os.environ.get('RIG_KERNEL')
         if kernel_dir:
             src = os.path.realpath(kernel_dir)
@@ -45,11 +66,34 @@ class Base:
                 raise RigError(f'--kernel {kernel_dir}: not a kernel source tree '
                                '(no Makefile or mm/mmu_notifier.c)')
             self.source = src
+            self.package = None
             self.key = 'custom-' + hashlib.sha1(src.encode()).hexdigest()[:12]
+            self.series = None if has_two_pass_core(src) else BACKPORT_SERIES
         else:
-            self.source = DEBIAN_TARBALL
-            self.key = 'debian-linux-source-6.12'
+            pkg = definition.package
+            self.package = pkg
+            self.key = re.sub(r'[^\w.+-]', '_', f'debian-{pkg.name}-{pkg.version}')
+            self.source = os.path.join(cache_dir(), 'sources', self.key,
+                                       os.path.basename(pkg.member))
+            self.series = definition.series
         self.tree = os.path.join(cache_dir(), 'trees', self.key)
+
+    @property
+    def package_version(self):
+        return self.package.version if self.package else None
+
+    def result_fields(self):
+        """The base as every summary.json names it."""
+        return {'base': self.name,
+                'package': self.package.name if self.package else None,
+                'package_version': self.package_version,
+                'kernel_tree': None if self.package else self.source}
+
+    def describe(self):
+        """What results name: base, package and version, or the --kernel tree."""
+        if self.package:
+            return f'{self.name}: {self.package.name} {self.package.version}'
+        return f'{self.name} fragments on --kernel {self.source}'
 
     @property
     def state_file(self):
@@ -79,20 +123,26 @@ def kernel_version(tree):
     return '{VERSION}.{PATCHLEVEL}.{SUBLEVEL}{EXTRAVERSION}'.format(**vals)
 
 
-def series_files():
-    """The patch files named by kernel-patches/series, in order."""
-    series = os.path.join(PATCH_DIR, 'series')
+def series_files(series):
+    """The patch files named by the series file @series, in order.
+
+    @series None is the empty series.
+    """
+    if series is None:
+        return []
     if not os.path.isfile(series):
         raise RigError(f'{series} is missing')
+    pdir = os.path.dirname(series)
     names = []
     with open(series) as f:
         for line in f:
             line = line.split('#', 1)[0].strip()
             if not line:
                 continue
-            path = os.path.join(PATCH_DIR, line)
+            path = os.path.join(pdir, line)
             if not os.path.isfile(path):
-                raise RigError(f'kernel-patches/series names {line}, which does not exist')
+                raise RigError(f'{os.path.relpath(series, REPO)} names {line}, '
+                               'which does not exist')
             names.append(path)
     return names
 
@@ -109,9 +159,6 @@ def series_hash(patches):
 # --- creating the pristine tree ---------------------------------------------
 
 def _unpack_tarball(tarball, dest):
-    if not os.path.isfile(tarball):
-        raise RigError(f'{tarball} not found: install linux-source-6.12 '
-                       '(scripts/rig setup does so as root)')
     tmp = dest + '.unpack'
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -128,9 +175,10 @@ def _create_tree(base):
     os.makedirs(os.path.dirname(base.tree), exist_ok=True)
     tmp = base.tree + '.new'
     shutil.rmtree(tmp, ignore_errors=True)
-    if base.source == DEBIAN_TARBALL:
+    if base.package:
+        debsrc.fetch(base.package, base.source)
         _unpack_tarball(base.source, tmp)
-        origin = f'{os.path.basename(base.source)} ({os.path.getsize(base.source)} bytes)'
+        origin = f'Debian {base.package.label}, {os.path.basename(base.source)}'
     elif os.path.isdir(os.path.join(base.source, '.git')):
         info(f'cloning {base.source} (the original is not modified)')
         if git(base.source, 'status', '--porcelain', '--untracked-files=no'):
@@ -262,16 +310,15 @@ def _check_no_local_edits(tree):
     dirty = git(tree, 'status', '--porcelain', '--untracked-files=all')
     if dirty:
         raise RigError(
-            f'kernel-patches/ changed, but the cached tree {tree} has uncommitted '
+            f'the series changed, but the cached tree {tree} has uncommitted '
             'edits:\n' + '\n'.join(dirty.splitlines()[:20]) +
             '\ncommit them there and run "scripts/rig export", or discard them '
             'yourself; the rig never throws them away')
 
 
-def setup(kernel_dir=None, quiet=False):
-    """Make the cached tree match kernel-patches/; return the Base."""
-    base = Base(kernel_dir)
-    patches = series_files()
+def setup(base, quiet=False):
+    """Make @base's cached tree match its series; return @base."""
+    patches = series_files(base.series)
     want = series_hash(patches)
     if not os.path.isdir(os.path.join(base.tree, '.git')):
         origin = _create_tree(base)
@@ -291,7 +338,8 @@ def setup(kernel_dir=None, quiet=False):
             backup = time.strftime('rig-backup-%Y%m%d-%H%M%S')
             git(tree, 'branch', backup, 'HEAD')
             info(f'kept your unexported commits on branch {backup}')
-    info(f'applying {len(patches)} patch(es) from kernel-patches/series')
+    info(f'applying {len(patches)} patch(es) from '
+         f'{os.path.relpath(base.series, REPO) if base.series else "no series"}')
     git(tree, 'checkout', '-q', '-B', 'rig', 'rig-pristine')
     try:
         _apply_series(base, patches)
@@ -307,23 +355,26 @@ def setup(kernel_dir=None, quiet=False):
     return base
 
 
-def where(kernel_dir=None):
-    base = Base(kernel_dir)
+def where(base):
     if not os.path.isdir(os.path.join(base.tree, '.git')):
-        raise RigError(f'no cached tree at {base.tree}: run "scripts/rig setup"')
+        raise RigError(f'no cached tree at {base.tree}: run '
+                       f'"scripts/rig --base {base.name} setup"')
     return base.tree
 
 
-def export(kernel_dir=None):
-    """Write the rig branch's commits (minus the wiring) to kernel-patches/."""
-    base = Base(kernel_dir)
-    tree = where(kernel_dir)
+def export(base):
+    """Write the rig branch's commits (minus the wiring) to the base's series."""
+    if base.series is None:
+        raise RigError(f'{base.describe()} has no series to export to: its tree '
+                       'has the two-pass core')
+    patch_dir = os.path.dirname(base.series)
+    tree = where(base)
     commits = git(tree, 'rev-list', '--reverse', 'rig-pristine..HEAD').split()
     keep = [c for c in commits
             if git(tree, 'log', '-1', '--format=%s', c) != WIRING_SUBJECT]
     if not keep:
         raise RigError('the rig branch has no commits to export')
-    old = glob.glob(os.path.join(PATCH_DIR, '*.patch'))
+    old = glob.glob(os.path.join(patch_dir, '*.patch'))
     written = []
     for i, c in enumerate(keep, 1):
         # Blank context lines as empty lines, not a lone space: checkpatch
@@ -331,16 +382,16 @@ def export(kernel_dir=None):
         # reads every line as added code and calls " " trailing whitespace.
         out = git(tree, '-c', 'diff.suppressBlankEmpty=true', 'format-patch', '-1',
                   '--start-number', str(i),
-                  '--zero-commit', '--no-signature', '-o', PATCH_DIR, c)
+                  '--zero-commit', '--no-signature', '-o', patch_dir, c)
         written.append(out.splitlines()[-1])
     for p in old:
         if p not in written:
             os.unlink(p)
-    with open(os.path.join(PATCH_DIR, 'series'), 'w') as f:
+    with open(base.series, 'w') as f:
         f.writelines(os.path.basename(p) + '\n' for p in written)
     # The tree already holds exactly these commits: no re-apply next time.
     state = base.load_state() or {}
-    state.update(series=series_hash(series_files()), head=git(tree, 'rev-parse', 'HEAD'))
+    state.update(series=series_hash(series_files(base.series)), head=git(tree, 'rev-parse', 'HEAD'))
     base.save_state(state)
     for p in written:
         info(f'wrote {os.path.relpath(p, REPO)}')

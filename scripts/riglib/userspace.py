@@ -74,7 +74,8 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
     for d in ('dev', 'proc', 'sys', 'tmp'):
         os.makedirs(os.path.join(root, d))
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**63)
-    summary = {'profile': name, 'kernel_version': version, 'build_dir': bdir,
+    summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
+               'build_dir': bdir,
                'status': 'fail', 'fuzz_seed': seed, 'build_seconds': 0.0,
                'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
                'expected_splats': [], 'failures': []}

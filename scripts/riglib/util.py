@@ -18,8 +18,18 @@ def cache_dir():
     return os.path.abspath(path)
 
 
+# Results of a base go to results/<base>/; set by the runner per base.
+_results_base = None
+
+
+def set_results_base(name):
+    global _results_base
+    _results_base = name
+
+
 def results_dir():
-    return os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
+    root = os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
+    return os.path.join(root, _results_base) if _results_base else root
 
 
 def info(msg):

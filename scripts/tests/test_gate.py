@@ -1,9 +1,11 @@
 """The splat gate over recorded console logs.
 
-logs/clean.log is the console of a real debug-profile run of the core suite.
+logs/clean.log and logs/clean-7.3.log are consoles of real debug-profile
+runs of the core suite on the 6.12 and the upstream (7.3) base.
 logs/splats/*.txt are kernel reports in the formats 6.12 prints; each test
 splices one into the clean log inside a chosen test, so the gate must both
-fail the run and name that test.
+fail the run and name that test. 7.3 changed the first line of a WARN_ON()
+report; the Warnings cases check both formats.
 """
 
 import os
@@ -14,7 +16,10 @@ from riglib import gate
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs')
 SUITE = 'mmu_interval_two_pass'
-RULE9 = f'{SUITE}.tp_test_start_without_finish_rejected'
+RULE9 = f'{SUITE}.tp_test_start_without_finish_warns'
+WARN_612 = 'WARNING: CPU: 0 PID: 48 at drivers/gpu/drm/xe/xe_rtp.c:164 rule_match_and+0x366/0x750'
+WARN_73 = ('WARNING: drivers/gpu/drm/xe/xe_rtp.c:164 at rule_match_and+0x366/0x750, '
+           'CPU#0: kunit_try_catch/1713')
 
 
 def read(name):
@@ -31,20 +36,31 @@ def splice(log, snippet, before_result_of):
     raise AssertionError(f'no result line for {before_result_of} in the log')
 
 
-def without_rule9_warning(log):
-    """The clean log minus the WARN that rule 9's test provokes on purpose."""
+def rule9_warning(log):
+    """(start, end) of the WARN report that rule 9's test provokes on purpose."""
     start = log.index('------------[ cut here ]------------')
     end = log.index('---[ end trace', start)
-    end = log.index('\n', end) + 1
+    return start, log.index('\n', end) + 1
+
+
+def without_rule9_warning(log):
+    """The clean log minus the WARN that rule 9's test provokes on purpose."""
+    start, end = rule9_warning(log)
     return log[:start] + log[end:]
 
 
-class CleanLog(unittest.TestCase):
+class CleanLog:
+    """The gate over one base's clean log; subclasses name the log and base."""
+    LOG = BASE = None
+
     def setUp(self):
-        self.log = read('clean.log')
+        self.log = read(self.LOG)
+
+    def judge(self, log, **kw):
+        return gate.judge(log, gate.load_expected(base=self.BASE), **kw)
 
     def test_clean_log_passes(self):
-        v = gate.judge(self.log)
+        v = self.judge(self.log)
         self.assertEqual(v.failures, [])
         self.assertTrue(v.passed)
         self.assertGreaterEqual(v.count('pass'), 12)
@@ -52,42 +68,111 @@ class CleanLog(unittest.TestCase):
         self.assertTrue(v.complete)
 
     def test_expected_splat_is_accepted_only_in_its_test(self):
-        v = gate.judge(self.log)
+        v = self.judge(self.log)
         self.assertEqual([s.test for s in v.expected], [RULE9])
         self.assertEqual(v.splats, [])
 
     def test_missing_expected_splat_fails(self):
-        v = gate.judge(without_rule9_warning(self.log))
+        v = self.judge(without_rule9_warning(self.log))
         self.assertFalse(v.passed)
-        self.assertIn('did not fire', ' '.join(v.failures))
+        self.assertIn(f'expected 1 warning splat(s) at mm/mmu_notifier.c '
+                      f'mmu_interval_notifier_insert() in {RULE9}, 0 fired', v.failures[0])
+        self.assertEqual(v.missing, [RULE9])
+
+    def test_expected_warning_twice_is_once_too_many(self):
+        start, end = rule9_warning(self.log)
+        v = self.judge(self.log[:end] + self.log[start:])
+        self.assertFalse(v.passed)
+        self.assertEqual(len(v.expected), 1)
+        self.assertEqual([(s.kind, s.test) for s in v.splats], [('warning', RULE9)])
 
     def test_expected_splat_in_another_test_fails(self):
         warn = read('splats/warning.txt')
         log = splice(self.log, warn, 'tp_test_finish_order')
-        v = gate.judge(log)
+        v = self.judge(log)
         self.assertFalse(v.passed)
         self.assertEqual([(s.kind, s.test) for s in v.splats],
                          [('warning', f'{SUITE}.tp_test_finish_order')])
 
     def test_other_warning_in_the_expected_test_fails(self):
-        log = re.sub(r'at mm/mmu_notifier\.c:(\d+) __mmu_interval_notifier_insert',
-                     r'at mm/mmu_notifier.c:\1 mn_itree_release', self.log)
+        log = re.sub(r'(?m)^(WARNING: .*)\bmmu_interval_notifier_insert\+',
+                     r'\1mn_itree_release+', self.log)
         self.assertNotEqual(log, self.log)
-        v = gate.judge(log)
+        v = self.judge(log)
         self.assertFalse(v.passed)
         self.assertEqual([(s.kind, s.test) for s in v.splats], [('warning', RULE9)])
 
     def test_timeout_fails(self):
-        v = gate.judge(self.log, timed_out=True)
+        v = self.judge(self.log, timed_out=True)
         self.assertFalse(v.passed)
         self.assertIn('timeout', v.failures[0])
 
     def test_failed_test_fails(self):
         log = re.sub(r'(?m)^(\s+)ok (\d+) tp_test_finish_order$',
                      r'\1not ok \2 tp_test_finish_order', self.log)
-        v = gate.judge(log)
+        v = self.judge(log)
         self.assertFalse(v.passed)
         self.assertIn(f'test failed: {SUITE}.tp_test_finish_order', v.failures)
+
+
+class CleanLog612(CleanLog, unittest.TestCase):
+    LOG, BASE = 'clean.log', '6.12'
+
+
+class CleanLogUpstream(CleanLog, unittest.TestCase):
+    LOG, BASE = 'clean-7.3.log', 'upstream'
+
+    def test_rule9_warning_has_the_7_3_format(self):
+        v = self.judge(self.log)
+        self.assertRegex(v.expected[0].lines[0],
+                         r'^WARNING: mm/mmu_notifier\.c:\d+ at mmu_interval_notifier_insert')
+
+
+class Warnings(unittest.TestCase):
+    """Both first-line formats of WARN_ON(), counted one report each."""
+
+    def rtp_log(self, first_lines):
+        body = ''.join(f'------------[ cut here ]------------\n{ln}\nModules linked in:\n'
+                       '---[ end trace 0000000000000000 ]---\n' for ln in first_lines)
+        return ('KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: xe_rtp\n'
+                '    1..1\n' + body + '    ok 1 case\nok 1 xe_rtp\n')
+
+    def expected(self, count):
+        return [gate.Expected('xe_rtp.case', 'warning', re.compile(''), count,
+                              ('drivers/gpu/drm/xe/xe_rtp.c', 'rule_match_and'))]
+
+    def test_site_of_both_formats(self):
+        for line in (WARN_612, WARN_73):
+            self.assertEqual(gate.warn_site(line),
+                             ('drivers/gpu/drm/xe/xe_rtp.c', 'rule_match_and'))
+        self.assertIsNone(gate.warn_site('WARNING: possible circular locking dependency'))
+
+    def test_each_warning_is_a_report_of_its_own(self):
+        v = gate.judge(self.rtp_log([WARN_73, WARN_612, WARN_73]), [])
+        self.assertEqual([s.kind for s in v.splats], ['warning'] * 3)
+        self.assertEqual({s.test for s in v.splats}, {'xe_rtp.case'})
+
+    def test_count_is_exact(self):
+        log = self.rtp_log([WARN_73, WARN_73])
+        self.assertTrue(gate.judge(log, self.expected(2)).passed)
+        v = gate.judge(log, self.expected(1))
+        self.assertEqual((len(v.expected), len(v.splats)), (1, 1))
+        v = gate.judge(log, self.expected(3))
+        self.assertFalse(v.passed)
+        self.assertIn('2 fired', v.failures[0])
+
+    def test_other_site_is_unexpected(self):
+        other = WARN_73.replace('rule_match_and', 'rule_matches')
+        v = gate.judge(self.rtp_log([WARN_73, other]), self.expected(2))
+        self.assertFalse(v.passed)
+        self.assertEqual([s.lines[0] for s in v.splats], [other])
+
+    def test_entries_are_per_base(self):
+        ini = os.path.join(LOGS, '..', '..', '..', 'configs', 'expected-splats.ini')
+        up = {e.test for e in gate.load_expected(ini, base='upstream')}
+        old = {e.test for e in gate.load_expected(ini, base='6.12')}
+        self.assertIn(RULE9, up & old)
+        self.assertIn('xe_rtp.xe_rtp_process_to_sr_tests.match-or-xfail', old - up)
 
 
 class Splats(unittest.TestCase):

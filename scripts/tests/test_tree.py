@@ -19,6 +19,13 @@ def read(path):
 
 
 
+class Definition:
+    """A configs/bases.ini entry for a tree given with --kernel."""
+    name = 'mini'
+    fragments = []
+    series = None
+
+
 class MiniTree(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.mkdtemp(prefix='rig-test-')
@@ -33,14 +40,14 @@ class MiniTree(unittest.TestCase):
                 f.write(text)
         self.patches = os.path.join(self.tmp, 'patches')
         os.makedirs(self.patches)
-        self.saved = (tree.PATCH_DIR, os.environ.get('RIG_CACHE'))
-        tree.PATCH_DIR = self.patches
+        self.saved = (tree.BACKPORT_SERIES, os.environ.get('RIG_CACHE'))
+        tree.BACKPORT_SERIES = os.path.join(self.patches, 'series')
         os.environ['RIG_CACHE'] = os.path.join(self.tmp, 'cache')
         self.write_series({'0001-a.patch': make_patch(
             self.tmp, 'a', NOTIFIER, NOTIFIER.replace('line 5\n', 'line five\n'), 'a')})
 
     def tearDown(self):
-        tree.PATCH_DIR = self.saved[0]
+        tree.BACKPORT_SERIES = self.saved[0]
         if self.saved[1] is None:
             del os.environ['RIG_CACHE']
         else:
@@ -56,12 +63,18 @@ class MiniTree(unittest.TestCase):
         with open(os.path.join(self.patches, 'series'), 'w') as f:
             f.write(''.join(n + '\n' for n in patches))
 
+    def base(self, kernel=None):
+        return tree.Base(Definition(), kernel or self.kernel)
+
+    def setup(self, kernel=None):
+        return tree.setup(self.base(kernel), quiet=True)
+
     def tree_file(self, base, path='mm/mmu_notifier.c'):
         return read(os.path.join(base.tree, path))
 
     def test_setup_applies_series_and_leaves_the_base_alone(self):
         before = sh(self.tmp, 'find', 'kernel', '-type', 'f', '-newer', 'kernel/Makefile')
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         self.assertIn('line five', self.tree_file(base))
         self.assertNotIn('line five', read(os.path.join(self.kernel, 'mm/mmu_notifier.c')))
         self.assertFalse(os.path.exists(os.path.join(self.kernel, '.git')))
@@ -76,40 +89,40 @@ class MiniTree(unittest.TestCase):
         self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
 
     def test_rerun_unchanged_is_a_fast_no_op(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
         t0 = time.monotonic()
-        tree.setup(self.kernel, quiet=True)
+        self.setup()
         self.assertLess(time.monotonic() - t0, 5)
         self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
 
     def test_changed_patch_is_reapplied_from_pristine(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         self.write_series({'0001-b.patch': make_patch(
             self.tmp, 'b', NOTIFIER, NOTIFIER.replace('line 9\n', 'line nine\n'), 'b')})
-        tree.setup(self.kernel, quiet=True)
+        self.setup()
         text = self.tree_file(base)
         self.assertIn('line nine', text)
         self.assertNotIn('line five', text)
 
     def test_uncommitted_edits_are_never_thrown_away(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
             f.write('my edit\n')
         self.write_series({'0001-b.patch': make_patch(
             self.tmp, 'b', NOTIFIER, NOTIFIER.replace('line 9\n', 'line nine\n'), 'b')})
         with self.assertRaisesRegex(RigError, 'uncommitted edits'):
-            tree.setup(self.kernel, quiet=True)
+            self.setup()
         self.assertIn('my edit', self.tree_file(base))
 
     def test_patch_that_does_not_apply_names_patch_file_and_hunk(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
         other = NOTIFIER.replace('line 20\n', 'something else\n')
         bad = make_patch(self.tmp, 'bad', other, other.replace('line 21\n', 'x\n'), 'bad')
         self.write_series({'0001-bad.patch': bad})
         with self.assertRaises(RigError) as err:
-            tree.setup(self.kernel, quiet=True)
+            self.setup()
         msg = str(err.exception)
         self.assertIn('0001-bad.patch', msg)
         self.assertIn('mm/mmu_notifier.c', msg)
@@ -123,19 +136,31 @@ class MiniTree(unittest.TestCase):
         with open(os.path.join(self.patches, 'series'), 'a') as f:
             f.write('0002-missing.patch\n')
         with self.assertRaisesRegex(RigError, '0002-missing.patch, which does not exist'):
-            tree.setup(self.kernel, quiet=True)
+            self.setup()
 
     def test_not_a_kernel_tree_is_an_error(self):
         with self.assertRaisesRegex(RigError, 'not a kernel source tree'):
-            tree.setup(self.tmp, quiet=True)
+            self.setup(self.tmp)
+
+    def test_tree_with_the_two_pass_core_gets_no_series(self):
+        os.makedirs(os.path.join(self.kernel, 'include', 'linux'))
+        with open(os.path.join(self.kernel, 'include/linux/mmu_notifier.h'), 'w') as f:
+            f.write('void (*invalidate_finish)(void);\n')
+        base = self.setup()
+        self.assertNotIn('line five', self.tree_file(base))
+        log = sh(base.tree, 'git', 'log', '--format=%s').splitlines()
+        self.assertEqual(log[0], tree.WIRING_SUBJECT)
+        self.assertEqual(len(log), 2)
+        with self.assertRaisesRegex(RigError, 'no series to export'):
+            tree.export(base)
 
     def test_export_writes_commits_without_the_wiring(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
             f.write('developer line\n')
         sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'commit',
            '-qam', 'mm: developer change')
-        tree.export(self.kernel)
+        tree.export(self.base())
         with open(os.path.join(self.patches, 'series')) as f:
             series = f.read().split()
         self.assertEqual(len(series), 2)
@@ -144,17 +169,17 @@ class MiniTree(unittest.TestCase):
         self.assertNotIn('two-pass-rig', text)
         # The exported series is what the tree holds: no re-apply.
         head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
-        tree.setup(self.kernel, quiet=True)
+        self.setup()
         self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
 
     def test_exported_blank_context_lines_carry_no_trailing_space(self):
-        base = tree.setup(self.kernel, quiet=True)
+        base = self.setup()
         for text, msg in (('developer line\n\n', 'mm: blank'), ('after it\n', 'mm: after')):
             with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
                 f.write(text)
             sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'commit',
                '-qam', msg)
-        tree.export(self.kernel)
+        tree.export(self.base())
         last = os.path.join(self.patches, sorted(os.listdir(self.patches))[-2])
         lines = read(last).splitlines()
         # checkpatch on a git-tracked patch file reads " " as trailing whitespace.

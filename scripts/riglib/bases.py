@@ -1,0 +1,90 @@
+"""Kernel bases are data: configs/bases.ini names each one.
+
+A base says where its pristine kernel comes from (a pinned Debian package),
+which series of kernel-patches/ goes on top, which kunitconfig fragments
+every profile gets on it, and what "rig test" runs there.
+"""
+
+import configparser
+import fnmatch
+import os
+
+from . import debsrc
+from .util import REPO, RigError
+
+BASES_INI = os.path.join(REPO, 'configs', 'bases.ini')
+# "rig test" steps that are not profiles.
+STEPS = ('bisect-build', 'mutants', 'canaries', 'coverage', 'differences')
+
+
+class BaseDef:
+    def __init__(self, name, section):
+        self.name = name
+        self.description = section.get('description', '')
+        missing = [k for k in ('package', 'version', 'archive', 'suite', 'tarball')
+                   if not section.get(k)]
+        if missing:
+            raise RigError(f'{BASES_INI}: base {name} lacks {", ".join(missing)}')
+        self.package = debsrc.Package(section['package'], section['version'],
+                                      section['archive'], section['suite'],
+                                      section['tarball'], section.get('keyring'))
+        series = section.get('series')
+        self.series = os.path.join(REPO, series) if series else None
+        if self.series and not os.path.isfile(self.series):
+            raise RigError(f'{BASES_INI}: base {name}: series {series} does not exist')
+        self.fragments = [os.path.join(REPO, f)
+                          for f in section.get('fragments', '').split()]
+        for frag in self.fragments:
+            if not os.path.isfile(frag):
+                raise RigError(f'{BASES_INI}: base {name}: fragment '
+                               f'{os.path.relpath(frag, REPO)} does not exist')
+        self.test = section.get('test', '').split()
+        self.mutants = section.get('mutants', '').split()
+        self.mutant_profile = section.get('mutant_profile', 'fast')
+        self.default = section.getboolean('default', False)
+        # The base this one's series is a backport of (rig differences).
+        self.backport_of = section.get('backport_of')
+
+    def runs_mutant(self, mutant):
+        return any(fnmatch.fnmatchcase(mutant, g) for g in self.mutants)
+
+
+def load():
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(BASES_INI) as f:
+            parser.read_file(f)
+    except (OSError, configparser.Error) as err:
+        raise RigError(f'cannot read {BASES_INI}: {err}') from err
+    bases = {name: BaseDef(name, parser[name]) for name in parser.sections()}
+    defaults = [b.name for b in bases.values() if b.default]
+    if len(defaults) != 1:
+        raise RigError(f'{BASES_INI}: exactly one base needs "default = yes" '
+                       f'(found: {", ".join(defaults) or "none"})')
+    for b in bases.values():
+        if b.backport_of and b.backport_of not in bases:
+            raise RigError(f'{BASES_INI}: base {b.name}: backport_of names '
+                           f'{b.backport_of}, which is not a base')
+    return bases
+
+
+def select(name=None):
+    """The base called @name ($RIG_BASE, else the default one)."""
+    bases = load()
+    name = name or os.environ.get('RIG_BASE')
+    if not name:
+        return next(b for b in bases.values() if b.default)
+    if name not in bases:
+        raise RigError(f'unknown base {name}; known: {", ".join(bases)} '
+                       f'(configs/bases.ini)')
+    return bases[name]
+
+
+def check_test_steps(bases, profiles):
+    """Every word of a base's "test" is a profile or a step."""
+    for b in bases.values():
+        bad = [w for w in b.test if w not in profiles and w not in STEPS]
+        if bad:
+            raise RigError(f'{BASES_INI}: base {b.name}: test names '
+                           f'{", ".join(bad)}, which is neither a profile nor '
+                           f'one of {", ".join(STEPS)}')
