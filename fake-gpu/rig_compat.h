@@ -1,25 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The rig's code is written for the upstream base (7.3). This header,
- * included by every file that needs it, keeps it building on the 6.12 base
- * where an interface changed in between; it is the only place that tests
- * the kernel version.
+ * The rig's code is written for the upstream base (7.3). This header keeps
+ * it building on older trees (the 6.12 base) where an interface changed in
+ * between; fake-gpu/compat.mk detects, in the tree's own headers, which
+ * interfaces the tree has.
  */
 #ifndef _RIG_COMPAT_H
 #define _RIG_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/module.h>
 #include <linux/dma-fence.h>
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 13, 0)
-/* 6.13 made the namespace a string literal: MODULE_IMPORT_NS("NS"). */
+#ifndef RIG_HAVE_MODULE_IMPORT_NS_STRING
+/* Before 6.13 the namespace was a bare word: MODULE_IMPORT_NS(NS). */
 #undef MODULE_IMPORT_NS
 #define MODULE_IMPORT_NS(ns)	MODULE_INFO(import_ns, ns)
 #endif
 
-#if LINUX_VERSION_CODE < KERNEL_VERSION(7, 3, 0)
-/* 7.3 renamed dma_fence_enable_sw_signaling() (7.2.12 still has it). */
+#ifndef RIG_HAVE_DMA_FENCE_ENABLE_SIGNALING
+/* Before 7.3 (7.2.12 still has it): dma_fence_enable_sw_signaling(). */
 #define dma_fence_enable_signaling(fence) dma_fence_enable_sw_signaling(fence)
 #endif
 

@@ -22,7 +22,6 @@ import json
 import os
 import re
 import shutil
-import tarfile
 import time
 
 from . import debsrc

@@ -1,0 +1,13 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Interfaces that changed between the rig's kernel bases, detected in the
+# tree's own headers rather than by version number, so that any tree in
+# between (a backport, a git checkout) gets what it has. rig_compat.h maps
+# the old interface to the new one where a flag is missing.
+
+rig-have = $(if $(shell grep -qsF '$(2)' $(srctree)/$(1) && echo y),-DRIG_HAVE_$(3))
+
+# 6.13: MODULE_IMPORT_NS("NS") takes a string.
+ccflags-y += $(call rig-have,include/linux/module.h,MODULE_INFO(import_ns$(comma) ns),MODULE_IMPORT_NS_STRING)
+# 7.3: dma_fence_enable_sw_signaling() became dma_fence_enable_signaling().
+ccflags-y += $(call rig-have,include/linux/dma-fence.h,void dma_fence_enable_signaling,DMA_FENCE_ENABLE_SIGNALING)

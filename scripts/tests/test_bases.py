@@ -1,0 +1,91 @@
+"""configs/bases.ini: bases are data, checked when loaded."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+from riglib import bases, profiles
+from riglib.util import RigError
+
+GOOD = '''[a]
+package = linux-source-7.3
+version = 1
+archive = http://x
+suite = s
+tarball = usr/src/t.tar.xz
+test = debug mutants
+default = yes
+
+[b]
+package = linux-source-6.12
+version = 2
+archive = http://x
+suite = s
+tarball = usr/src/t.tar.xz
+test = xe differences
+backport_of = a
+'''
+
+
+class Bases(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='rig-bases-')
+        self.saved = bases.BASES_INI
+        bases.BASES_INI = os.path.join(self.tmp, 'bases.ini')
+
+    def tearDown(self):
+        bases.BASES_INI = self.saved
+        shutil.rmtree(self.tmp)
+
+    def write(self, text):
+        with open(bases.BASES_INI, 'w') as f:
+            f.write(text)
+
+    def test_the_repo_bases_name_real_profiles_and_steps(self):
+        bases.BASES_INI = self.saved
+        known = bases.load()
+        bases.check_test_steps(known, profiles.load())
+        self.assertEqual(bases.select().name, 'upstream')
+        self.assertEqual(known['6.12'].backport_of, 'upstream')
+
+    def test_default_and_env(self):
+        self.write(GOOD)
+        self.assertEqual(bases.select().name, 'a')
+        os.environ['RIG_BASE'] = 'b'
+        try:
+            self.assertEqual(bases.select().name, 'b')
+        finally:
+            del os.environ['RIG_BASE']
+
+    def test_unknown_base_names_the_known_ones(self):
+        self.write(GOOD)
+        with self.assertRaisesRegex(RigError, 'unknown base c; known: a, b'):
+            bases.select('c')
+
+    def test_a_step_that_is_no_profile_is_an_error(self):
+        self.write(GOOD.replace('test = debug mutants', 'test = debug mutnats'))
+        with self.assertRaisesRegex(RigError, 'base a: test names mutnats'):
+            bases.check_test_steps(bases.load(), profiles.load())
+
+    def test_two_defaults_and_missing_fields_are_errors(self):
+        self.write(GOOD.replace('backport_of = a', 'default = yes'))
+        with self.assertRaisesRegex(RigError, 'exactly one base'):
+            bases.load()
+        self.write(GOOD.replace('version = 2\n', ''))
+        with self.assertRaisesRegex(RigError, 'base b lacks version'):
+            bases.load()
+        self.write(GOOD.replace('backport_of = a', 'backport_of = z'))
+        with self.assertRaisesRegex(RigError, 'backport_of names z'):
+            bases.load()
+
+    def test_mutant_globs(self):
+        self.write(GOOD.replace('default = yes', 'default = yes\nmutants = eagain-* x'))
+        a = bases.load()['a']
+        self.assertTrue(a.runs_mutant('eagain-walk-continues'))
+        self.assertTrue(a.runs_mutant('x'))
+        self.assertFalse(a.runs_mutant('xy'))
+
+
+if __name__ == '__main__':
+    unittest.main()
