@@ -517,6 +517,32 @@ static void tp_test_nonblock_success(struct kunit *test)
 	tp_detach_mm();
 }
 
+/*
+ * An mm of the test's own with TP_PAGES mapped, so that mmput() runs
+ * exit_mmap() and its release walk. Returns the address, or 0 after a
+ * failure is recorded.
+ */
+static unsigned long tp_map_own_mm(struct kunit *test)
+{
+	struct tp_fixture *f = test->priv;
+	unsigned long addr;
+
+	f->mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, f->mm);
+	f->mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(f->mm, &current->signal->rlim[RLIMIT_STACK]);
+	kthread_use_mm(f->mm);
+	addr = vm_mmap(NULL, 0, TP_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	kthread_unuse_mm(f->mm);
+	if (IS_ERR_VALUE(addr)) {
+		mmput(f->mm);
+		KUNIT_FAIL(test, "vm_mmap() failed: %ld", (long)addr);
+		return 0;
+	}
+	return addr;
+}
+
 /* Rule 8: exit_mmap()'s release walk follows the same two-pass rules. */
 static void tp_test_release_walk(struct kunit *test)
 {
@@ -530,20 +556,9 @@ static void tp_test_release_walk(struct kunit *test)
 	unsigned long addr;
 	int i;
 
-	/* An mm of the test's own, so that mmput() runs exit_mmap(). */
-	f->mm = mm_alloc();
-	KUNIT_ASSERT_NOT_NULL(test, f->mm);
-	f->mm->task_size = TASK_SIZE;
-	arch_pick_mmap_layout(f->mm, &current->signal->rlim[RLIMIT_STACK]);
-	kthread_use_mm(f->mm);
-	addr = vm_mmap(NULL, 0, TP_PAGES * PAGE_SIZE, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	kthread_unuse_mm(f->mm);
-	if (IS_ERR_VALUE(addr)) {
-		mmput(f->mm);
-		KUNIT_FAIL(test, "vm_mmap() failed: %ld", (long)addr);
+	addr = tp_map_own_mm(test);
+	if (!addr)
 		return;
-	}
 	/* Inserted in reverse address order: the walk goes by address. */
 	for (i = ARRAY_SIZE(n) - 1; i >= 0; i--)
 		n[i] = tp_insert(test, i, addr + i * PAGE_SIZE, 2, ops[i]);
@@ -577,6 +592,36 @@ static void tp_test_release_walk(struct kunit *test)
 				ops[i] == &tp_two_pass_ops ? 2 : 0);
 		KUNIT_EXPECT_EQ(test, atomic_read(&n[i]->wrong_pointer), 0);
 	}
+}
+
+/*
+ * Rules 4 and 8: in the release walk too, a first pass that hands out no
+ * finish (it finished synchronously, or its embedded finish is busy) gets
+ * no second pass.
+ */
+static void tp_test_release_walk_null_finish(struct kunit *test)
+{
+	struct tp_fixture *f = test->priv;
+	struct tp_notifier *sync, *busy;
+	unsigned long addr;
+
+	addr = tp_map_own_mm(test);
+	if (!addr)
+		return;
+	sync = tp_insert(test, 0, addr, 2, &tp_two_pass_ops);
+	sync->defer = false;
+	busy = tp_insert(test, 1, addr + 2 * PAGE_SIZE, 2, &tp_two_pass_ops);
+	busy->finish_inuse = true;	/* its embedded finish is taken */
+
+	mmput(f->mm);	/* exit_mmap(): the release walk, then unmap_vmas() */
+
+	KUNIT_ASSERT_GE(test, f->log.count, 2);
+	KUNIT_EXPECT_EQ(test, f->log.events[0].event, MMU_NOTIFY_RELEASE);
+	KUNIT_EXPECT_EQ(test, f->log.events[1].event, MMU_NOTIFY_RELEASE);
+	/* Two synchronous first passes in each walk, and no second pass. */
+	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_START_SYNC, -1), 4);
+	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_FINISH, -1), 0);
+	busy->finish_inuse = false;
 }
 
 /*
@@ -626,6 +671,7 @@ static struct kunit_case tp_core_cases[] = {
 	KUNIT_CASE(tp_test_nonblock_eagain),
 	KUNIT_CASE(tp_test_nonblock_success),
 	KUNIT_CASE(tp_test_release_walk),
+	KUNIT_CASE(tp_test_release_walk_null_finish),
 	KUNIT_CASE(tp_test_start_without_finish_warns),
 	{}
 };
