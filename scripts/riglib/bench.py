@@ -15,7 +15,7 @@ import os
 import platform
 import re
 
-from .util import RigError, results_dir
+from .util import REPO, RigError, results_dir
 
 BENCH = re.compile(r'# \S+: BENCH (.*)$')
 INTS = ('n', 'latency_us', 'job_us', 'reps', 'min_ns', 'median_ns', 'max_ns')
@@ -196,11 +196,14 @@ def machine():
 
 def write(console, summary):
     points = parse(console)
-    if not points:
-        raise RigError('the benchmark printed no BENCH lines: see results/bench/console.log')
     rdir = os.path.join(results_dir(), 'bench')
+    if not points:
+        raise RigError('the benchmark printed no BENCH lines: see '
+                       f'{os.path.relpath(rdir, REPO)}/console.log')
     tlb, job = scaling_rows(points, 'tlb'), scaling_rows(points, 'job')
-    data = {'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
+    data = {'base': summary.get('base'), 'package': summary.get('package'),
+            'package_version': summary.get('package_version'),
+            'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
             'machine': machine(), 'points': points, 'tlb': tlb, 'job': job,
             'core': core_rows(points), 'noise': noise(points)}
     with open(os.path.join(rdir, 'bench.json'), 'w') as f:
@@ -212,7 +215,9 @@ def write(console, summary):
 
 def report(data):
     m = data['machine']
-    lines = [f'kernel {data["kernel_version"]} under UML, host {m["arch"]} {m["cpu"]} '
+    base = f'base {data["base"]} ({data.get("package")} {data.get("package_version")}), ' \
+        if data.get('base') else ''
+    lines = [f'{base}kernel {data["kernel_version"]} under UML, host {m["arch"]} {m["cpu"]} '
              f'({m["cpus"]} CPUs), medians of the repetitions',
              format_scaling(data['tlb'], 'Scenario 1, TLB-bound (no jobs, fault mode)'),
              format_scaling(data['job'], 'Scenario 2, job-bound (a preempt-style job per VM: '
