@@ -303,8 +303,9 @@ def judge(text, expected=None, timed_out=False):
     for e, n in zip(expected, fired):
         if e.test in ran and n < e.count:
             verdict.missing.append(e.test)
-            verdict.failures.append(f'expected {e.describe()}, {n} fired '
-                                    f'(/{e.pattern.pattern}/)')
+            verdict.failures.append(f'expected {e.describe()}, {n} fired'
+                                    + (f' (/{e.pattern.pattern}/)' if e.pattern.pattern
+                                       else ''))
 
     verdict.complete = ktap.top_plan is not None and ktap.top_results >= ktap.top_plan
     if timed_out:
