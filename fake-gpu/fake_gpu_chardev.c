@@ -247,7 +247,7 @@ static long fake_gpu_ioctl(struct file *file, unsigned int cmd, unsigned long ua
 
 static int fake_gpu_open(struct inode *inode, struct file *file)
 {
-	struct fake_gpu_file *f = kzalloc(sizeof(*f), GFP_KERNEL);
+	struct fake_gpu_file *f = kzalloc_obj(*f, GFP_KERNEL);
 
 	if (!f)
 		return -ENOMEM;

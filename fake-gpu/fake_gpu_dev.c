@@ -104,7 +104,7 @@ static struct fake_gpu_dev *fake_gpu_dev_create(u32 latency_us, u32 jitter_us)
 	char name[16];
 	int index;
 
-	dev = kzalloc(sizeof(*dev), GFP_KERNEL);
+	dev = kzalloc_obj(*dev, GFP_KERNEL);
 	if (!dev)
 		return ERR_PTR(-ENOMEM);
 	index = ida_alloc(&fake_gpu_ida, GFP_KERNEL);

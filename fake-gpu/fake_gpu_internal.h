@@ -25,6 +25,7 @@
 #include <linux/workqueue.h>
 
 #include "fake_gpu.h"
+#include "rig_compat.h"
 
 #define FAKE_GPU_TLB_ENTRIES	64
 #define FAKE_GPU_FINISH_POOL	4	/* outstanding pool finishes per VM */

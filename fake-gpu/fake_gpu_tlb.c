@@ -115,7 +115,7 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 	struct fake_gpu_tlb_inval *inval;
 
 	atomic64_inc(&dev->stats.inval_submitted);
-	inval = kzalloc(sizeof(*inval), GFP_NOWAIT | __GFP_NOWARN);
+	inval = kzalloc_obj(*inval, GFP_NOWAIT | __GFP_NOWARN);
 	if (!inval) {
 		atomic64_inc(&dev->stats.sync_no_fence);
 		fake_gpu_sleep_until(fake_gpu_tlb_deadline(dev));

@@ -67,7 +67,7 @@ struct fake_gpu_userptr *fake_gpu_userptr_create(struct fake_gpu_vm *vm,
 	}
 
 	ret = -ENOMEM;
-	uptr = kzalloc(sizeof(*uptr), GFP_KERNEL);
+	uptr = kzalloc_obj(*uptr, GFP_KERNEL);
 	if (!uptr)
 		goto out_mmput;
 	uptr->npages = length >> PAGE_SHIFT;

@@ -10,7 +10,6 @@
 #include <linux/slab.h>
 
 #include "fake_gpu_internal.h"
-#include "rig_compat.h"
 
 static DEFINE_IDA(fake_gpu_asid_ida);
 
@@ -92,7 +91,7 @@ int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 
 	if (duration_us > FAKE_GPU_MAX_JOB_US)
 		return -EINVAL;
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	job = kzalloc_obj(*job, GFP_KERNEL);
 	if (!job)
 		return -ENOMEM;
 	preempt = vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
@@ -159,7 +158,7 @@ struct fake_gpu_pool_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm)
 #endif
 	if (atomic_inc_return(&vm->pool_used) > FAKE_GPU_FINISH_POOL)
 		goto fail;
-	f = kzalloc(sizeof(*f), GFP_NOWAIT | __GFP_NOWARN);
+	f = kzalloc_obj(*f, GFP_NOWAIT | __GFP_NOWARN);
 	if (!f)
 		goto fail;
 	return f;
@@ -210,7 +209,7 @@ struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 	if (!dev || !mm || (flags & ~FAKE_GPU_VM_FLAGS) ||
 	    (mode != FAKE_GPU_SINGLE_PASS && mode != FAKE_GPU_TWO_PASS))
 		return ERR_PTR(-EINVAL);
-	vm = kzalloc(sizeof(*vm), GFP_KERNEL);
+	vm = kzalloc_obj(*vm, GFP_KERNEL);
 	if (!vm)
 		return ERR_PTR(-ENOMEM);
 	asid = ida_alloc_min(&fake_gpu_asid_ida, 1, GFP_KERNEL);

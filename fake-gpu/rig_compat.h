@@ -10,6 +10,7 @@
 
 #include <linux/module.h>
 #include <linux/dma-fence.h>
+#include <linux/slab.h>
 
 #ifndef RIG_HAVE_MODULE_IMPORT_NS_STRING
 /* Before 6.13 the namespace was a bare word: MODULE_IMPORT_NS(NS). */
@@ -20,6 +21,11 @@
 #ifndef RIG_HAVE_DMA_FENCE_ENABLE_SIGNALING
 /* Before 7.3 (7.2.12 still has it): dma_fence_enable_sw_signaling(). */
 #define dma_fence_enable_signaling(fence) dma_fence_enable_sw_signaling(fence)
+#endif
+
+#ifndef RIG_HAVE_KZALLOC_OBJ
+/* Before 7.3: no typed allocators; the rig always passes the GFP flags. */
+#define kzalloc_obj(obj, gfp)	kzalloc(sizeof(obj), gfp)
 #endif
 
 #endif /* _RIG_COMPAT_H */

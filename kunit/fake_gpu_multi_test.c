@@ -16,6 +16,7 @@
 #include <linux/random.h>
 #include <linux/sched/mm.h>
 #include <linux/uaccess.h>
+#include <linux/wait_bit.h>
 
 #include "fake_gpu_test_common.h"
 #include "two_pass_thread.h"
@@ -32,6 +33,7 @@ static void fgm_mode_desc(const enum fake_gpu_mode *m, char *desc)
 	strscpy(desc, *m == FAKE_GPU_TWO_PASS ? "two-pass" : "single-pass",
 		KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(fgm_modes, fgm_modes, fgm_mode_desc);
 
 /*
@@ -180,6 +182,13 @@ struct fgm_worker {
 };
 
 /* A read returns the page's pattern of some mapping, or a fresh zero page. */
+/* A worker's last act: fgm_stress_stop() waits for the count to drop to 0. */
+static void fgm_worker_done(struct fgm_stress *s)
+{
+	if (atomic_dec_and_test(&s->running))
+		wake_up_var(&s->running);
+}
+
 static void fgm_reader_fn(void *arg)
 {
 	struct fgm_worker *w = arg;
@@ -201,7 +210,7 @@ static void fgm_reader_fn(void *arg)
 			atomic64_inc(&s->reads);
 		}
 	}
-	atomic_dec(&s->running);
+	fgm_worker_done(s);
 }
 
 static void fgm_binder_fn(void *arg)
@@ -221,19 +230,18 @@ static void fgm_binder_fn(void *arg)
 			fake_gpu_vm_submit_job(s->vm[i], 50, NULL);
 		usleep_range(100, 200);
 	}
-	atomic_dec(&s->running);
+	fgm_worker_done(s);
 }
 
 /* Stop the workers and wait for them, before the VMs are destroyed. */
 static void fgm_stress_stop(void *data)
 {
 	struct fgm_stress *s = data;
-	int i;
 
 	atomic_set(&s->stop, 1);
-	for (i = 0; i < 500 && atomic_read(&s->running); i++)
-		msleep(10);
-	WARN(atomic_read(&s->running), "fake-gpu stress workers did not stop");
+	WARN(!wait_var_event_timeout(&s->running, !atomic_read(&s->running),
+				     msecs_to_jiffies(5000)),
+	     "fake-gpu stress workers did not stop");
 }
 
 static void fgm_test_stress(struct kunit *test)
@@ -338,4 +346,5 @@ static struct kunit_suite fgm_suite = {
 	.name = "fake_gpu_multi",
 	.test_cases = fgm_cases,
 };
+
 kunit_test_suite(fgm_suite);

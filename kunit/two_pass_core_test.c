@@ -328,9 +328,10 @@ static struct tp_thread *tp_unmap_until_finish(struct kunit *test,
 	args->len = f->len;
 	unmapper = tp_thread_run(test, "tp-unmap", f->mm, tp_unmap_fn, args);
 	KUNIT_ASSERT_NOT_NULL(test, unmapper);
-	KUNIT_ASSERT_NE_MSG(test, wait_for_completion_timeout(&n->finish_entered,
-				msecs_to_jiffies(TP_WAIT_MS)), 0,
-			    "the second pass was never called");
+	KUNIT_ASSERT_NE_MSG(test,
+			    wait_for_completion_timeout(&n->finish_entered,
+							msecs_to_jiffies(TP_WAIT_MS)),
+			    0, "the second pass was never called");
 	return unmapper;
 }
 
@@ -681,6 +682,7 @@ static struct kunit_suite tp_core_suite = {
 	.init = tp_init,
 	.test_cases = tp_core_cases,
 };
+
 kunit_test_suite(tp_core_suite);
 
 MODULE_DESCRIPTION("KUnit tests for two-pass mmu_interval_notifiers");

@@ -16,6 +16,7 @@
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
+#include "rig_compat.h"
 #include "two_pass_thread.h"
 
 struct tp_thread {
@@ -65,7 +66,7 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 	struct task_struct *task;
 	struct tp_thread *t;
 
-	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	t = kzalloc_obj(*t, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	kref_init(&t->ref);
 	init_completion(&t->done);
