@@ -5,12 +5,11 @@ which series of kernel-patches/ goes on top, which kunitconfig fragments
 every profile gets on it, and what "rig test" runs there.
 """
 
-import configparser
 import fnmatch
 import os
 
 from . import debsrc
-from .util import REPO, RigError
+from .util import REPO, RigError, read_ini
 
 BASES_INI = os.path.join(REPO, 'configs', 'bases.ini')
 # "rig test" steps that are not profiles.
@@ -50,12 +49,7 @@ class BaseDef:
 
 
 def load():
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(BASES_INI) as f:
-            parser.read_file(f)
-    except (OSError, configparser.Error) as err:
-        raise RigError(f'cannot read {BASES_INI}: {err}') from err
+    parser = read_ini(BASES_INI)
     bases = {name: BaseDef(name, parser[name]) for name in parser.sections()}
     defaults = [b.name for b in bases.values() if b.default]
     if len(defaults) != 1:

@@ -6,11 +6,10 @@ expected detectors is what failed it; a canary whose bug went unnoticed, or
 was noticed by the wrong detector only, fails the check.
 """
 
-import configparser
 import os
 
 from . import kunitrun, userspace
-from .util import REPO, RigError, info
+from .util import REPO, RigError, info, read_ini
 
 CANARIES_INI = os.path.join(REPO, 'configs', 'canaries.ini')
 DEFAULT_TIMEOUT = 120
@@ -19,12 +18,7 @@ USERSPACE = 'userspace'
 
 
 def load():
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        with open(CANARIES_INI) as f:
-            parser.read_file(f)
-    except (OSError, configparser.Error) as err:
-        raise RigError(f'cannot read {CANARIES_INI}: {err}') from err
+    parser = read_ini(CANARIES_INI)
     canaries = []
     for name in parser.sections():
         sec = parser[name]

@@ -20,6 +20,7 @@ import json
 import os
 import re
 
+from . import tree
 from .util import REPO, RigError, git, results_dir
 
 README = os.path.join(REPO, 'README.md')
@@ -216,10 +217,9 @@ def check(rows, table):
 
 def run(old_base, new_base):
     """Compare the two bases' trees; write results/differences.json."""
-    series_rev = 'HEAD'
+    # The series ends below the rig's wiring commit.
     subject = git(old_base.tree, 'log', '-1', '--format=%s', 'HEAD')
-    if subject.startswith('rig: hook'):
-        series_rev = 'HEAD~1'
+    series_rev = 'HEAD~1' if subject == tree.WIRING_SUBJECT else 'HEAD'
     rows = compare(old_base.tree, series_rev, new_base.tree)
     problems = check(rows, listed())
     out = os.path.join(results_dir(), 'differences.json')

@@ -1,9 +1,8 @@
 """Profiles are data: configs/profiles.ini names each one's fragments."""
 
-import configparser
 import os
 
-from .util import REPO, RigError
+from .util import REPO, RigError, read_ini
 
 PROFILES_INI = os.path.join(REPO, 'configs', 'profiles.ini')
 
@@ -40,12 +39,7 @@ class Profile:
 
 
 def load():
-    parser = configparser.ConfigParser()
-    try:
-        with open(PROFILES_INI) as f:
-            parser.read_file(f)
-    except (OSError, configparser.Error) as err:
-        raise RigError(f'cannot read {PROFILES_INI}: {err}') from err
+    parser = read_ini(PROFILES_INI)
     return {name: Profile(name, parser[name]) for name in parser.sections()}
 
 

@@ -1,5 +1,6 @@
 """Small helpers shared by the rig's commands: paths, errors, subprocesses."""
 
+import configparser
 import os
 import subprocess
 import sys
@@ -9,6 +10,17 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 class RigError(Exception):
     """An error the user can act on; printed without a traceback."""
+
+
+def read_ini(path):
+    """The rig's own .ini file @path, parsed; RigError if it cannot be."""
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        with open(path) as f:
+            parser.read_file(f)
+    except (OSError, configparser.Error) as err:
+        raise RigError(f'cannot read {path}: {err}') from err
+    return parser
 
 
 def cache_dir():
