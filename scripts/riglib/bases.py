@@ -37,6 +37,13 @@ class BaseDef:
             if not os.path.isfile(frag):
                 raise RigError(f'{BASES_INI}: base {name}: fragment '
                                f'{os.path.relpath(frag, REPO)} does not exist')
+        # Test hooks (kernel-patches/test-hooks/): applied in the wiring
+        # commit, never exported.
+        self.hooks = [os.path.join(REPO, f) for f in section.get('hooks', '').split()]
+        for hook in self.hooks:
+            if not os.path.isfile(hook):
+                raise RigError(f'{BASES_INI}: base {name}: hook '
+                               f'{os.path.relpath(hook, REPO)} does not exist')
         self.test = section.get('test', '').split()
         self.mutants = section.get('mutants', '').split()
         self.mutant_profile = section.get('mutant_profile', 'fast')

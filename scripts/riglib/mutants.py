@@ -8,6 +8,8 @@ that must catch it:
   Mutant: <what is broken>
   Suites: <kunit.py filter glob>          (default: mmu_interval_two_pass)
           or "userspace": boot the userspace tests (userspace/) instead
+  Profile: <profile>                      (default: the base's mutant_profile;
+                                           xe's own code needs "xe")
   Caught-by: <suite.test> [<suite.test>...]
   ---
   <unified diff against the tree, or against the repo for fake-gpu/>
@@ -22,7 +24,7 @@ when the kernel crashed or splatted).
 import glob
 import os
 
-from . import kunitrun, userspace
+from . import kunitrun, profiles, userspace
 from .util import REPO, RigError, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
@@ -31,15 +33,28 @@ TIMEOUT = 60
 USERSPACE = 'userspace'
 
 
+class Mutant:
+    def __init__(self, path, title, suites, caught, files, profile):
+        self.path = path
+        self.name = os.path.basename(path)[:-len('.patch')]
+        self.title = title
+        self.suites = suites
+        self.caught = caught
+        self.files = files
+        self.profile = profile
+
+
 def parse(path):
-    """(title, suites glob, caught-by list, files patched) of a mutant."""
-    title, suites, caught, files = None, SUITE, [], []
+    """The Mutant in the file @path."""
+    title, suites, caught, files, profile = None, SUITE, [], [], None
     with open(path) as f:
         for line in f:
             if line.startswith('Mutant:'):
                 title = line.split(':', 1)[1].strip()
             elif line.startswith('Suites:'):
                 suites = line.split(':', 1)[1].strip()
+            elif line.startswith('Profile:'):
+                profile = line.split(':', 1)[1].strip()
             elif line.startswith('Caught-by:'):
                 caught = [c if '.' in c else f'{SUITE}.{c}'
                           for c in line.split(':', 1)[1].split()]
@@ -48,7 +63,7 @@ def parse(path):
     if not title or not caught or not files:
         raise RigError(f'{os.path.relpath(path, REPO)}: needs "Mutant:" and '
                        '"Caught-by:" header lines and a diff')
-    return title, suites, caught, files
+    return Mutant(path, title, suites, caught, files, profile)
 
 
 def _where(files, tree):
@@ -64,6 +79,8 @@ def _failed_tests(summary):
               if f.startswith('test failed:')}
     failed |= {s['test'] for s in summary['splats']}
     failed |= set(summary.get('expected_missing', ()))
+    # A failed parameter ("suite.case.param") fails its case too.
+    failed |= {'.'.join(t.split('.', 2)[:2]) for t in failed if t.count('.') >= 2}
     for f in summary['failures']:
         if 'crashed or went silent' in f or f.startswith('timeout'):
             failed.add('(crash or timeout)')
@@ -73,7 +90,8 @@ def _failed_tests(summary):
 def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
     """Run every mutant, or those in @names; 0 if all were caught.
 
-    Userspace mutants boot @userspace_profile, a profile with userspace=yes.
+    A mutant is built in its own "Profile:", else in @profile. Userspace
+    mutants boot @userspace_profile, a profile with userspace=yes.
     """
     tree = base.tree
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
@@ -91,10 +109,13 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
             raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
                            + ', '.join(known))
         paths = [known[n] for n in names]
+    mutants = [parse(p) for p in paths]
+    wanted = {m.profile for m in mutants if m.profile}
+    own = dict(zip(wanted, profiles.select(sorted(wanted)))) if wanted else {}
     rows = []
-    for path in paths:
-        name = os.path.basename(path)[:-len('.patch')]
-        title, suites, caught, files = parse(path)
+    for m in mutants:
+        name, title, suites, caught, files = m.name, m.title, m.suites, m.caught, m.files
+        path = m.path
         where = _where(files, tree)
         if git(where, 'status', '--porcelain', '--', *files):
             raise RigError(f'{", ".join(files)} in {where} has uncommitted edits; '
@@ -110,7 +131,8 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
                 summary = userspace.run(base, userspace_profile, version,
                                         name=f'mutant-{name}', jobs=jobs)
             else:
-                summary = kunitrun.run_profile(base, profile, version, jobs,
+                summary = kunitrun.run_profile(base, own.get(m.profile, profile),
+                                               version, jobs,
                                                filter_glob=suites, name=f'mutant-{name}',
                                                timeout=TIMEOUT)
         finally:

@@ -79,6 +79,11 @@ class Bases(unittest.TestCase):
         with self.assertRaisesRegex(RigError, 'backport_of names z'):
             bases.load()
 
+    def test_a_missing_hook_is_an_error(self):
+        self.write(GOOD.replace('default = yes', 'default = yes\nhooks = no/such.patch'))
+        with self.assertRaisesRegex(RigError, 'base a: hook no/such.patch does not exist'):
+            bases.load()
+
     def test_mutant_globs(self):
         self.write(GOOD.replace('default = yes', 'default = yes\nmutants = eagain-* x'))
         a = bases.load()['a']

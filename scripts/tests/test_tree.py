@@ -24,6 +24,7 @@ class Definition:
     name = 'mini'
     fragments = []
     series = None
+    hooks = []
 
 
 class MiniTree(unittest.TestCase):
@@ -63,8 +64,10 @@ class MiniTree(unittest.TestCase):
         with open(os.path.join(self.patches, 'series'), 'w') as f:
             f.write(''.join(n + '\n' for n in patches))
 
-    def base(self, kernel=None):
-        return tree.Base(Definition(), kernel or self.kernel)
+    def base(self, kernel=None, hooks=()):
+        definition = Definition()
+        definition.hooks = list(hooks)
+        return tree.Base(definition, kernel or self.kernel)
 
     def setup(self, kernel=None):
         return tree.setup(self.base(kernel), quiet=True)
@@ -131,6 +134,48 @@ class MiniTree(unittest.TestCase):
         self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
         self.assertFalse(os.path.exists(os.path.join(base.tree, '.git', 'rebase-apply')))
         self.assertIn('line five', self.tree_file(base))
+
+    def hook(self, name, old, new, tag='1'):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(make_patch(self.tmp, f'hook-{name}-{tag}', old, new, name))
+        return path
+
+    def test_hooks_are_in_the_wiring_commit_and_never_exported(self):
+        hook = self.hook('stub.patch', NOTIFIER, NOTIFIER.replace('line 30\n', 'stub\n'))
+        base = tree.setup(self.base(hooks=[hook]), quiet=True)
+        self.assertIn('stub', self.tree_file(base))
+        self.assertIn('line five', self.tree_file(base))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+        wiring = sh(base.tree, 'git', 'show', '--stat', '--format=%s', 'HEAD')
+        self.assertIn(tree.WIRING_SUBJECT, wiring)
+        self.assertIn('mm/mmu_notifier.c', wiring)
+        tree.export(base)
+        exported = ''.join(read(os.path.join(self.patches, n))
+                           for n in os.listdir(self.patches) if n.endswith('.patch'))
+        self.assertIn('line five', exported)
+        self.assertNotIn('stub', exported)
+
+    def test_changed_hook_redoes_the_wiring(self):
+        first = self.hook('a.patch', NOTIFIER, NOTIFIER.replace('line 30\n', 'one\n'))
+        base = tree.setup(self.base(hooks=[first]), quiet=True)
+        second = self.hook('a.patch', NOTIFIER, NOTIFIER.replace('line 30\n', 'two\n'), '2')
+        tree.setup(self.base(hooks=[second]), quiet=True)
+        self.assertIn('two', self.tree_file(base))
+        self.assertNotIn('one\n', self.tree_file(base))
+
+    def test_hook_that_does_not_apply_leaves_the_cache_as_it_was(self):
+        base = self.setup()
+        head = sh(base.tree, 'git', 'rev-parse', 'HEAD')
+        other = NOTIFIER.replace('line 30\n', 'elsewhere\n')
+        bad = self.hook('bad-hook.patch', other, other.replace('line 31\n', 'x\n'))
+        with self.assertRaises(RigError) as err:
+            tree.setup(self.base(hooks=[bad]), quiet=True)
+        self.assertIn('test hook', str(err.exception))
+        self.assertIn('bad-hook.patch', str(err.exception))
+        self.assertIn('mm/mmu_notifier.c', str(err.exception))
+        self.assertEqual(head, sh(base.tree, 'git', 'rev-parse', 'HEAD'))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
 
     def test_missing_series_entry_is_an_error(self):
         with open(os.path.join(self.patches, 'series'), 'a') as f:

@@ -1,0 +1,75 @@
+"""kunit/mutants/: the header of a mutant and what counts as caught."""
+
+import glob
+import os
+import shutil
+import tempfile
+import unittest
+
+from riglib import mutants, profiles
+from riglib.util import RigError
+
+XE = '''Mutant: something in xe
+Suites: xe_userptr_two_pass
+Profile: xe
+Caught-by: xe_userptr_two_pass.xe_userptr_concurrent tp_test_finish_order
+---
+--- a/drivers/gpu/drm/xe/xe_userptr.c
++++ b/drivers/gpu/drm/xe/xe_userptr.c
+@@ -1 +1 @@
+-a
++b
+'''
+
+
+class Mutants(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='rig-mutants-')
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, text, name='m.patch'):
+        path = os.path.join(self.tmp, name)
+        with open(path, 'w') as f:
+            f.write(text)
+        return path
+
+    def test_header(self):
+        m = mutants.parse(self.write(XE))
+        self.assertEqual(m.name, 'm')
+        self.assertEqual(m.profile, 'xe')
+        self.assertEqual(m.suites, 'xe_userptr_two_pass')
+        self.assertEqual(m.caught, ['xe_userptr_two_pass.xe_userptr_concurrent',
+                                    'mmu_interval_two_pass.tp_test_finish_order'])
+        self.assertEqual(m.files, ['drivers/gpu/drm/xe/xe_userptr.c'])
+
+    def test_defaults_and_missing_header(self):
+        m = mutants.parse(self.write(XE.replace('Profile: xe\n', '')
+                                     .replace('Suites: xe_userptr_two_pass\n', '')))
+        self.assertIsNone(m.profile)
+        self.assertEqual(m.suites, mutants.SUITE)
+        with self.assertRaisesRegex(RigError, 'needs "Mutant:" and "Caught-by:"'):
+            mutants.parse(self.write(XE.replace('Caught-by:', 'Caught:')))
+
+    def test_a_failed_parameter_fails_its_case(self):
+        summary = {'failures': ['test failed: s.case.fault,tlb-deferred+idle',
+                                'test failed: s.other'],
+                   'splats': [{'test': 't.c.non-fault'}]}
+        failed = mutants._failed_tests(summary)
+        self.assertIn('s.case', failed)
+        self.assertIn('s.case.fault,tlb-deferred+idle', failed)
+        self.assertIn('s.other', failed)
+        self.assertIn('t.c', failed)
+        self.assertNotIn('s', failed)
+
+    def test_every_repo_mutant_names_a_known_profile(self):
+        known = profiles.load()
+        for path in glob.glob(os.path.join(mutants.MUTANT_DIR, '*.patch')):
+            m = mutants.parse(path)
+            if m.profile:
+                self.assertIn(m.profile, known, path)
+
+
+if __name__ == '__main__':
+    unittest.main()
