@@ -1,22 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0 AND MIT
 /*
- * KUnit tests of xe's real two-pass userptr notifier (vma_userptr_notifier_ops
- * of xe_userptr.c), included at the end of xe_userptr.c by the rig's test
- * hooks so that the static functions are reachable, as xe's own tests are.
+ * KUnit tests of xe's real two-pass userptr notifier (vma_userptr_notifier_ops),
+ * included by the rig's test hooks at the end of the file that defines it,
+ * so that its static functions are reachable, as xe's own tests are:
+ * xe_userptr.c on 7.3, xe_vm.c on 6.12 with the backport series. The same
+ * cases run on both; the few lines that differ are in "bases" below.
  *
  * A minimal xe_vm and xe_userptr_vma on xe's fake device mirror a range of
- * the test's mm; the notifier is registered for real (xe_userptr_setup())
- * and driven by vm_munmap(), exit_mmap()'s release walk, a non-blocking
- * start and xe_vma_userptr_force_invalidate(). Everything between the
- * notifier and the hardware is xe's code; the hardware boundary is replaced
- * with KUnit static stubs:
+ * the test's mm; the notifier is registered for real and driven by
+ * vm_munmap(), exit_mmap()'s release walk, a non-blocking start, concurrent
+ * range invalidations and xe_vma_userptr_force_invalidate(). Everything
+ * between the notifier and the hardware is xe's code; the hardware boundary
+ * is replaced with KUnit static stubs:
  *
  * - xe_pt_zap_ptes() clears the fake PTEs of the VMA ("ptes_live");
- * - xe_tlb_inval_range_tilemask_submit() sends a fake TLB invalidation: a
- *   real dma_fence signalled by a worker XUT_TLB_LATENCY_MS later, which
- *   records whether the PTEs were already zapped when it was sent;
- * - xe_tlb_inval_batch_wait() waits for those fences and marks the GPU's
- *   TLB clean of the VMA when a flush sent after the zap was waited for.
+ * - the TLB invalidation submit (7.3: xe_tlb_inval_range_tilemask_submit(),
+ *   6.12: xe_gt_tlb_invalidation_batch_vma()) sends a fake TLB
+ *   invalidation: a real dma_fence signalled by a worker
+ *   XUT_TLB_LATENCY_MS later, which records whether the PTEs were already
+ *   zapped when it was sent;
+ * - the batch wait waits for those fences and marks the GPU's TLB clean of
+ *   the VMA when a flush sent after the zap was waited for.
  *
  * The VM's resv holds real fences: preempt-style ones start signalling only
  * when signalling is enabled, bind-style ones are already running. After an
@@ -46,6 +50,23 @@
 #define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
 #endif
 
+/*
+ * --- bases --------------------------------------------------------------
+ *
+ * 7.3 keeps a userptr's pages in drm_gpusvm pages, under the gpusvm
+ * notifier lock, in xe_userptr.c (which needs DRM_GPUSVM); 6.12 keeps them
+ * in the userptr itself, under vm->userptr.notifier_lock, in xe_vm.c.
+ */
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+#define XUT_NOTIFIER_LOCK(vm)		(&(vm)->svm.gpusvm.notifier_lock)
+#define XUT_NOTIFIER_SEQ(uvma)		((uvma)->userptr.pages.notifier_seq)
+#define xut_batch			xe_tlb_inval_batch
+#else
+#define XUT_NOTIFIER_LOCK(vm)		(&(vm)->userptr.notifier_lock)
+#define XUT_NOTIFIER_SEQ(uvma)		((uvma)->userptr.notifier_seq)
+#define xut_batch			xe_gt_tlb_invalidation_batch
+#endif
+
 #define XUT_PAGES		4
 #define XUT_MAX_VMS		4
 #define XUT_MAX_TLB		32
@@ -63,7 +84,7 @@ struct xut_tlb {
 	struct delayed_work work;
 	unsigned int vm;		/* index in xut.vms */
 	bool ptes_zapped;		/* the VMA's PTEs were zapped when sent */
-	bool waited;			/* xe_tlb_inval_batch_wait() returned on it */
+	bool waited;			/* the batch wait returned on it */
 	struct task_struct *submitter;
 };
 
@@ -168,29 +189,27 @@ static void xut_tlb_work(struct work_struct *work)
 	dma_fence_signal(&t->fence);
 }
 
-static int xut_tlb_submit(struct xe_device *xe, u32 asid, u64 start, u64 end,
-			  u8 tile_mask, struct xe_tlb_inval_batch *batch)
+/*
+ * Send a fake TLB invalidation for VM @vm and return its index in x->tlb,
+ * or -ENOSPC (which xe warns about) if the test made too many.
+ */
+static int xut_tlb_send(struct xut *x, unsigned int vm)
 {
-	struct xut *x = xut_current();
 	struct xut_tlb *t;
 	unsigned int idx;
 
-	batch->num_fences = 0;
-	if (!tile_mask)
-		return 0;
-
 	spin_lock(&x->lock);
-	if (x->nr_tlb == XUT_MAX_TLB || asid == 0 || asid > x->nr_vms) {
+	if (x->nr_tlb == XUT_MAX_TLB) {
 		x->tlb_overflow = true;
 		spin_unlock(&x->lock);
 		return -ENOSPC;
 	}
 	idx = x->nr_tlb++;
 	t = &x->tlb[idx];
-	t->vm = asid - 1;
-	t->ptes_zapped = !x->vms[t->vm].ptes_live;
+	t->vm = vm;
+	t->ptes_zapped = !x->vms[vm].ptes_live;
 	t->submitter = current;
-	xut_event(x, XUT_SUBMIT, t->vm);
+	xut_event(x, XUT_SUBMIT, vm);
 	spin_unlock(&x->lock);
 
 	dma_fence_init(&t->fence, &xut_tlb_fence_ops, &x->fence_lock,
@@ -198,13 +217,48 @@ static int xut_tlb_submit(struct xe_device *xe, u32 asid, u64 start, u64 end,
 	INIT_DELAYED_WORK(&t->work, xut_tlb_work);
 	queue_delayed_work(system_unbound_wq, &t->work,
 			   msecs_to_jiffies(XUT_TLB_LATENCY_MS));
+	return idx;
+}
 
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+/* 7.3: one call for all tiles of the tile mask; the VM is found by asid. */
+static int xut_tlb_submit(struct xe_device *xe, u32 asid, u64 start, u64 end,
+			  u8 tile_mask, struct xe_tlb_inval_batch *batch)
+{
+	struct xut *x = xut_current();
+	int idx;
+
+	batch->num_fences = 0;
+	if (!tile_mask)
+		return 0;
+	if (asid == 0 || asid > x->nr_vms) {
+		kunit_fail_current_test("TLB invalidation for unknown asid %u", asid);
+		return -EINVAL;
+	}
+	idx = xut_tlb_send(x, asid - 1);
+	if (idx < 0)
+		return idx;
 	batch->fence[0].seqno = idx;
 	batch->num_fences = 1;
 	return 0;
 }
+#else
+/* 6.12 with the backport's 0003: one call per GT, appended to the batch. */
+static int xut_tlb_submit(struct xe_gt *gt, struct xe_gt_tlb_invalidation_batch *batch,
+			  struct xe_vma *vma)
+{
+	struct xut *x = xut_current();
+	int idx;
 
-static void xut_tlb_wait(struct xe_tlb_inval_batch *batch)
+	idx = xut_tlb_send(x, xut_vm_index(x, xe_vma_vm(vma)));
+	if (idx < 0)
+		return idx;
+	batch->fence[batch->num_fences++].seqno = idx;
+	return 0;
+}
+#endif
+
+static void xut_tlb_wait(struct xut_batch *batch)
 {
 	struct xut *x = xut_current();
 	unsigned int i;
@@ -301,6 +355,13 @@ static void xut_put_resv_obj(void *obj)
 	drm_gem_object_put(obj);
 }
 
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+static int xut_userptr_insert(struct xe_userptr_vma *uvma, unsigned long addr,
+			      unsigned long len)
+{
+	return xe_userptr_setup(uvma, addr, len);
+}
+
 static void xut_userptr_teardown(void *arg)
 {
 	struct xe_userptr_vma *uvma = arg;
@@ -308,6 +369,46 @@ static void xut_userptr_teardown(void *arg)
 	xe_userptr_remove(uvma);
 	xe_userptr_destroy(uvma);
 }
+
+/* Userptr-only gpusvm, as xe_svm_init() sets up for non-SVM VMs. */
+static int xut_notifier_lock_init(struct xe_vm *vm)
+{
+	return drm_gpusvm_init(&vm->svm.gpusvm, "xe-userptr-test", NULL, 0, 0,
+			       0, NULL, NULL, 0);
+}
+#else
+/* What xe_vma_create() and xe_vma_destroy_late() do for a userptr. */
+static int xut_userptr_insert(struct xe_userptr_vma *uvma, unsigned long addr,
+			      unsigned long len)
+{
+	struct xe_userptr *userptr = &uvma->userptr;
+
+	INIT_LIST_HEAD(&userptr->invalidate_link);
+	INIT_LIST_HEAD(&userptr->repin_link);
+	mutex_init(&userptr->unmap_mutex);
+	userptr->notifier_seq = LONG_MAX;
+	return mmu_interval_notifier_insert(&userptr->notifier, current->mm,
+					    addr, len, &vma_userptr_notifier_ops);
+}
+
+static void xut_userptr_teardown(void *arg)
+{
+	struct xe_userptr_vma *uvma = arg;
+	struct xe_vm *vm = xe_vma_vm(&uvma->vma);
+
+	mmu_interval_notifier_remove(&uvma->userptr.notifier);
+	spin_lock(&vm->userptr.invalidated_lock);
+	list_del(&uvma->userptr.invalidate_link);
+	spin_unlock(&vm->userptr.invalidated_lock);
+	mutex_destroy(&uvma->userptr.unmap_mutex);
+}
+
+static int xut_notifier_lock_init(struct xe_vm *vm)
+{
+	init_rwsem(&vm->userptr.notifier_lock);
+	return 0;
+}
+#endif
 
 static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 {
@@ -326,9 +427,7 @@ static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 	INIT_LIST_HEAD(&vm->userptr.repin_list);
 	INIT_LIST_HEAD(&vm->userptr.invalidated);
 	spin_lock_init(&vm->userptr.invalidated_lock);
-	/* Userptr-only gpusvm, as xe_svm_init() sets up for non-SVM VMs. */
-	KUNIT_ASSERT_EQ(test, drm_gpusvm_init(&vm->svm.gpusvm, "xe-userptr-test",
-					      NULL, 0, 0, 0, NULL, NULL, 0), 0);
+	KUNIT_ASSERT_EQ(test, xut_notifier_lock_init(vm), 0);
 	vm->gpuvm.r_obj = drm_gpuvm_resv_object_alloc(&x->xe->drm);
 	KUNIT_ASSERT_NOT_NULL(test, vm->gpuvm.r_obj);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_put_resv_obj,
@@ -342,7 +441,7 @@ static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 
 /*
  * A userptr VMA of @v over [@addr, @addr + @len) of current->mm, with xe's
- * notifier registered by xe_userptr_setup(). Removed by a test action.
+ * notifier registered as xe registers it. Removed by a test action.
  */
 static void xut_userptr_create(struct kunit *test, struct xut_vm *v,
 			       unsigned long addr, unsigned long len)
@@ -359,7 +458,7 @@ static void xut_userptr_create(struct kunit *test, struct xut_vm *v,
 	vma->gpuva.gem.offset = addr;	/* the CPU address: xe_vma_userptr() */
 	vma->tile_mask = BIT(0);
 	INIT_LIST_HEAD(&vma->combined_links.rebind);
-	KUNIT_ASSERT_EQ(test, xe_userptr_setup(uvma, addr, len), 0);
+	KUNIT_ASSERT_EQ(test, xut_userptr_insert(uvma, addr, len), 0);
 	v->uvma = uvma;
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_userptr_teardown,
 							uvma), 0);
@@ -374,9 +473,8 @@ static void xut_bind(struct xut *x, struct xut_vm *v)
 	struct xe_userptr_vma *uvma = v->uvma;
 	struct xe_vm *vm = v->vm;
 
-	uvma->userptr.pages.notifier_seq =
-		mmu_interval_read_begin(&uvma->userptr.notifier);
-	down_write(&vm->svm.gpusvm.notifier_lock);
+	XUT_NOTIFIER_SEQ(uvma) = mmu_interval_read_begin(&uvma->userptr.notifier);
+	down_write(XUT_NOTIFIER_LOCK(vm));
 	spin_lock(&vm->userptr.invalidated_lock);
 	list_del_init(&uvma->userptr.invalidate_link);
 	spin_unlock(&vm->userptr.invalidated_lock);
@@ -387,7 +485,7 @@ static void xut_bind(struct xut *x, struct xut_vm *v)
 	v->ptes_live = true;
 	v->tlb_clean = false;
 	spin_unlock(&x->lock);
-	up_write(&vm->svm.gpusvm.notifier_lock);
+	up_write(XUT_NOTIFIER_LOCK(vm));
 }
 
 /* --- fixture ------------------------------------------------------------ */
@@ -432,9 +530,16 @@ static int xut_init(struct kunit *test)
 	test->priv = x;
 
 	kunit_activate_static_stub(test, xe_pt_zap_ptes, xut_pt_zap_ptes);
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
 	kunit_activate_static_stub(test, xe_tlb_inval_range_tilemask_submit,
 				   xut_tlb_submit);
 	kunit_activate_static_stub(test, xe_tlb_inval_batch_wait, xut_tlb_wait);
+#else
+	kunit_activate_static_stub(test, xe_gt_tlb_invalidation_batch_vma,
+				   xut_tlb_submit);
+	kunit_activate_static_stub(test, xe_gt_tlb_invalidation_batch_wait,
+				   xut_tlb_wait);
+#endif
 	return 0;
 }
 
@@ -625,7 +730,7 @@ static void xut_expect_invalidated(struct kunit *test, struct xut_vm *v,
 				      "%s returned before fence %u of the VM's resv signalled",
 				      who, i);
 	KUNIT_EXPECT_TRUE_MSG(test, mmu_interval_check_retry(&userptr->notifier,
-							     userptr->pages.notifier_seq),
+							     XUT_NOTIFIER_SEQ(v->uvma)),
 			      "%s: the pages still look valid", who);
 	if (!xe_vm_in_fault_mode(v->vm)) {
 		KUNIT_EXPECT_FALSE_MSG(test, list_empty(&userptr->invalidate_link),
@@ -788,7 +893,7 @@ static void xe_userptr_nonblock_refused(struct kunit *test)
 			-EAGAIN);
 
 	KUNIT_EXPECT_FALSE(test, mmu_interval_check_retry(&userptr->notifier,
-							  userptr->pages.notifier_seq));
+							  XUT_NOTIFIER_SEQ(v->uvma)));
 	KUNIT_EXPECT_TRUE(test, list_empty(&userptr->invalidate_link));
 	KUNIT_EXPECT_FALSE(test, test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT, &f->flags));
 	KUNIT_EXPECT_TRUE(test, v->ptes_live);
@@ -904,8 +1009,9 @@ static void xe_userptr_n_vms_pipelined(struct kunit *test)
 #if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 /*
  * xe_vma_userptr_force_invalidate() with the locks its caller holds: the
- * VM's lock, its resv and, with DRM_XE_USERPTR_INVAL_INJECT, the notifier
- * lock in write mode (xe_pt_svm_userptr_notifier_lock()).
+ * VM's lock, its resv and the notifier lock, on 7.3 in write mode
+ * (xe_pt_svm_userptr_notifier_lock() with DRM_XE_USERPTR_INVAL_INJECT), on
+ * 6.12 in read mode (xe_pt_userptr_pre_commit()).
  */
 static void xut_force_invalidate(struct xut_vm *v)
 {
@@ -913,9 +1019,15 @@ static void xut_force_invalidate(struct xut_vm *v)
 
 	down_write(&vm->lock);
 	xe_vm_lock(vm, false);
-	down_write(&vm->svm.gpusvm.notifier_lock);
+#if IS_ENABLED(CONFIG_DRM_GPUSVM)
+	down_write(XUT_NOTIFIER_LOCK(vm));
 	xe_vma_userptr_force_invalidate(v->uvma);
-	up_write(&vm->svm.gpusvm.notifier_lock);
+	up_write(XUT_NOTIFIER_LOCK(vm));
+#else
+	down_read(XUT_NOTIFIER_LOCK(vm));
+	xe_vma_userptr_force_invalidate(v->uvma);
+	up_read(XUT_NOTIFIER_LOCK(vm));
+#endif
 	xe_vm_unlock(vm);
 	up_write(&vm->lock);
 }

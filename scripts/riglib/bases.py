@@ -50,9 +50,24 @@ class BaseDef:
         self.default = section.getboolean('default', False)
         # The base this one's series is a backport of (rig differences).
         self.backport_of = section.get('backport_of')
+        # "old -> new" per line (" -> " with its spaces: C has "->" too):
+        # names the backport's base spells otherwise.
+        self.api_renames = []
+        for line in section.get('api_renames', '').splitlines():
+            if not line.strip():
+                continue
+            parts = [p.strip() for p in line.split(' -> ')]
+            if len(parts) != 2 or not all(parts):
+                raise RigError(f'{BASES_INI}: base {name}: api_renames line '
+                               f'"{line.strip()}" is not "old -> new"')
+            self.api_renames.append(tuple(parts))
 
     def runs_mutant(self, mutant):
-        return any(fnmatch.fnmatchcase(mutant, g) for g in self.mutants)
+        """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""
+        drop = [g[1:] for g in self.mutants if g.startswith('!')]
+        keep = [g for g in self.mutants if not g.startswith('!')]
+        return any(fnmatch.fnmatchcase(mutant, g) for g in keep) and \
+            not any(fnmatch.fnmatchcase(mutant, g) for g in drop)
 
 
 def load():

@@ -7,11 +7,15 @@ upstream base's tree (same file first, then the same directory, since
 comments and whitespace left out. Each definition is then
 
   identical   the backport has upstream's code;
+  renamed     the backport has upstream's code once the base's API renames
+              (bases.ini "api_renames": the 6.12 name of a lock, a field, a
+              function that 7.3 renamed) are applied to it;
   differs     both have it, with other code;
   6.12 only   upstream has no definition of that name.
 
 README.md's table of differences (between the markers below) lists every
-definition that is not identical, with the behaviour and the reason. The
+definition that is neither identical nor renamed, with the behaviour and
+the reason. The
 check fails on a difference the table does not list, and on a row that no
 longer names a difference (a stale table hides the next one).
 """
@@ -166,7 +170,14 @@ def _find_upstream(tree, path, name):
     return None, None
 
 
-def compare(old_tree, series_rev, new_tree):
+def apply_renames(code, renames):
+    """@code with each (old, new) of @renames replaced, old not part of a word."""
+    for old, new in renames:
+        code = re.sub(r'(?<!\w)' + re.escape(old) + r'(?!\w)', new, code)
+    return code
+
+
+def compare(old_tree, series_rev, new_tree, renames=()):
     """One row per definition the series changes in @old_tree."""
     rows = []
     for path, changed in sorted(changed_lines(old_tree, 'rig-pristine', series_rev).items()):
@@ -177,7 +188,9 @@ def compare(old_tree, series_rev, new_tree):
                 continue
             up_path, up_code = _find_upstream(new_tree, path, name)
             status = ('6.12 only' if up_code is None else
-                      'identical' if up_code == code else 'differs')
+                      'identical' if up_code == code else
+                      'renamed' if up_code == apply_renames(code, renames) else
+                      'differs')
             rows.append({'definition': name, 'file': path, 'upstream_file': up_path,
                          'status': status})
     return rows
@@ -201,7 +214,8 @@ def listed(readme=README):
 def check(rows, table):
     """The problems: differences the table lacks, rows it should not have."""
     problems = []
-    differ = {r['definition']: r for r in rows if r['status'] != 'identical'}
+    differ = {r['definition']: r for r in rows
+              if r['status'] not in ('identical', 'renamed')}
     for name, r in differ.items():
         if name not in table:
             problems.append(f'{r["file"]}: {name} ({r["status"]}) is not in '
@@ -209,7 +223,7 @@ def check(rows, table):
     names = {r['definition'] for r in rows}
     for name in table:
         if name not in differ:
-            why = 'is identical to upstream' if name in names else \
+            why = 'is identical to upstream (up to the API renames)' if name in names else \
                 'is not changed by the 6.12 series'
             problems.append(f'README.md lists {name}, which {why}: drop the row')
     return problems
@@ -220,7 +234,8 @@ def run(old_base, new_base):
     # The series ends below the rig's wiring commit.
     subject = git(old_base.tree, 'log', '-1', '--format=%s', 'HEAD')
     series_rev = 'HEAD~1' if subject == tree.WIRING_SUBJECT else 'HEAD'
-    rows = compare(old_base.tree, series_rev, new_base.tree)
+    rows = compare(old_base.tree, series_rev, new_base.tree,
+                   old_base.definition.api_renames)
     problems = check(rows, listed())
     out = os.path.join(results_dir(), 'differences.json')
     os.makedirs(os.path.dirname(out), exist_ok=True)

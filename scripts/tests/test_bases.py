@@ -85,11 +85,24 @@ class Bases(unittest.TestCase):
             bases.load()
 
     def test_mutant_globs(self):
-        self.write(GOOD.replace('default = yes', 'default = yes\nmutants = eagain-* x'))
-        a = bases.load()['a']
-        self.assertTrue(a.runs_mutant('eagain-walk-continues'))
-        self.assertTrue(a.runs_mutant('x'))
-        self.assertFalse(a.runs_mutant('xy'))
+        cases = {'eagain-* x': {'eagain-walk-continues': True, 'x': True, 'xy': False},
+                 '* !backport-*': {'xe-submit-before-zap': True,
+                                   'backport-without-0005': False}}
+        for globs, runs in cases.items():
+            self.write(GOOD.replace('default = yes', f'default = yes\nmutants = {globs}'))
+            a = bases.load()['a']
+            for mutant, expected in runs.items():
+                self.assertEqual(a.runs_mutant(mutant), expected, (globs, mutant))
+
+    def test_api_renames(self):
+        self.write(GOOD.replace('backport_of = a', 'backport_of = a\napi_renames = '
+                                'vm->x -> vm->y\n  old_fn -> new_fn'))
+        self.assertEqual(bases.load()['b'].api_renames,
+                         [('vm->x', 'vm->y'), ('old_fn', 'new_fn')])
+        self.write(GOOD.replace('backport_of = a', 'backport_of = a\napi_renames = vm->x'))
+        with self.assertRaisesRegex(RigError, 'api_renames line "vm->x" is not'):
+            bases.load()
+
 
 
 if __name__ == '__main__':

@@ -108,6 +108,20 @@ class Differences(unittest.TestCase):
         self.assertEqual(got, {'helper': 'identical', 'struct thing': 'differs',
                                'name': 'differs', 'only_here': '6.12 only'})
 
+    def test_api_renames_make_a_definition_renamed_not_different(self):
+        rows = differences.compare(self.old, 'HEAD', self.new, [('int b', 'long b')])
+        got = {r['definition']: r['status'] for r in rows}
+        # "int b" -> "long b" is the whole difference of struct thing.
+        self.assertEqual(got['struct thing'], 'renamed')
+        self.assertEqual(got['helper'], 'identical')
+        self.assertEqual(got['name'], 'differs')
+        self.assertEqual(differences.apply_renames('a->a.ab a', [('a', 'b')]), 'b->b.ab b')
+        problems = differences.check(rows, {'struct thing': '', 'name': '',
+                                            'only_here': '', 'helper': ''})
+        self.assertEqual(len(problems), 2)
+        self.assertIn('lists struct thing, which is identical to upstream (up to the API '
+                      'renames)', ' '.join(problems))
+
     def test_table_must_list_exactly_the_differences(self):
         rows = differences.compare(self.old, 'HEAD', self.new)
         table = {'struct thing': '', 'name': '', 'only_here': ''}
