@@ -515,6 +515,27 @@ static void xut_setup(struct kunit *test, unsigned int n, bool fault_mode)
 	}
 }
 
+/*
+ * A test action registered first, so it runs last: after the threads are
+ * reaped, every fence and fake TLB invalidation completes, so no worker
+ * outlives the memory it signals.
+ */
+static void xut_flush(void *arg)
+{
+	struct xut *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < x->nr_fences; i++) {
+		/* Enables signalling of a preempt fence nothing waited for. */
+		dma_fence_wait(x->fences[i], false);
+		dma_fence_put(x->fences[i]);
+	}
+	for (i = 0; i < x->nr_tlb; i++) {
+		dma_fence_wait(&x->tlb[i].fence, false);
+		cancel_delayed_work_sync(&x->tlb[i].work);
+	}
+}
+
 static int xut_init(struct kunit *test)
 {
 	struct xut *x;
@@ -540,27 +561,7 @@ static int xut_init(struct kunit *test)
 	kunit_activate_static_stub(test, xe_gt_tlb_invalidation_batch_wait,
 				   xut_tlb_wait);
 #endif
-	return 0;
-}
-
-/*
- * Runs before the test's resources are released: every fence and fake TLB
- * invalidation completes, so no worker outlives the memory it signals.
- */
-static void xut_exit(struct kunit *test)
-{
-	struct xut *x = test->priv;
-	unsigned int i;
-
-	for (i = 0; i < x->nr_fences; i++) {
-		/* Enables signalling of a preempt fence nothing waited for. */
-		dma_fence_wait(x->fences[i], false);
-		dma_fence_put(x->fences[i]);
-	}
-	for (i = 0; i < x->nr_tlb; i++) {
-		dma_fence_wait(&x->tlb[i].fence, false);
-		cancel_delayed_work_sync(&x->tlb[i].work);
-	}
+	return kunit_add_action_or_reset(test, xut_flush, x);
 }
 
 /* --- parking an invalidation between its passes ------------------------ */
@@ -1002,7 +1003,7 @@ static void xe_userptr_n_vms_pipelined(struct kunit *test)
 			break;
 	for (i = first_wait; i < x->nr_events; i++)
 		KUNIT_EXPECT_NE_MSG(test, x->events[i].kind, XUT_SUBMIT,
-				    "VM %u sent its TLB flush after a finish waited",
+				    "VM %u sent its TLB flush after a wait for another one",
 				    x->events[i].vm);
 }
 
@@ -1084,7 +1085,6 @@ static struct kunit_case xe_userptr_tests[] = {
 static struct kunit_suite xe_userptr_test_suite = {
 	.name = "xe_userptr_two_pass",
 	.init = xut_init,
-	.exit = xut_exit,
 	.test_cases = xe_userptr_tests,
 };
 
