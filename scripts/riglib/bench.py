@@ -203,6 +203,7 @@ def write(console, summary):
     tlb, job = scaling_rows(points, 'tlb'), scaling_rows(points, 'job')
     data = {'base': summary.get('base'), 'package': summary.get('package'),
             'package_version': summary.get('package_version'),
+            'checkout': summary.get('checkout'), 'commit': summary.get('commit'),
             'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
             'machine': machine(), 'points': points, 'tlb': tlb, 'job': job,
             'core': core_rows(points), 'noise': noise(points)}

@@ -11,7 +11,8 @@ def junit(summary, verdict):
     suite = ET.Element('testsuite', name=f'rig-{base}-{summary["profile"]}' if base
                        else f'rig-{summary["profile"]}')
     props = ET.SubElement(suite, 'properties')
-    for key in ('base', 'package', 'package_version', 'kernel_version', 'kernel_tree'):
+    for key in ('base', 'package', 'package_version', 'kernel_version', 'kernel_tree',
+                'checkout', 'commit'):
         if summary.get(key):
             ET.SubElement(props, 'property', name=key, value=str(summary[key]))
     by_test = {}

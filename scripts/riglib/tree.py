@@ -29,7 +29,7 @@ import re
 import shutil
 import time
 
-from . import debsrc
+from . import debsrc, lock
 from .util import REPO, RigError, cache_dir, git, info, run
 
 # The backport series, applied to a --kernel tree without the two-pass core.
@@ -93,11 +93,12 @@ class Base:
         return self.package.version if self.package else None
 
     def result_fields(self):
-        """The base as every summary.json names it."""
+        """The base and the checkout, as every summary.json names them."""
         return {'base': self.name,
                 'package': self.package.name if self.package else None,
                 'package_version': self.package_version,
-                'kernel_tree': None if self.package else self.source}
+                'kernel_tree': None if self.package else self.source,
+                **lock.checkout_fields()}
 
     def describe(self):
         """What results name: base, package and version, or the --kernel tree."""

@@ -1,0 +1,100 @@
+"""One rig at a time per cache: an exclusive lock on <cache>/rig.lock.
+
+The cache is shared state: setup re-points the cached trees' links at the
+checkout that runs, mutants patch the trees, builds write into them. Two
+rigs on one cache (two worktrees, two CI jobs, a second terminal) would
+build each other's code and report results for code they did not build.
+So every command that touches the cache holds this lock for its whole run.
+A second rig waits, saying which checkout and command hold the cache, or,
+asked not to wait (--no-wait, $RIG_NO_WAIT), fails at once saying so.
+
+The lock is flock(2) on the file: the kernel drops it when its holder
+exits, however it exits, so there is no stale lock to clean up. Who holds
+it is written into the same file once it is taken, for the next one to
+read.
+"""
+
+import fcntl
+import json
+import os
+import sys
+import time
+
+from .util import REPO, RigError, cache_dir, info, run
+
+LOCK_NAME = 'rig.lock'
+
+
+def checkout_fields():
+    """The checkout a run builds, as results name it: path and commit."""
+    res = run(['git', '-C', REPO, 'rev-parse', 'HEAD'], check=False, capture=True)
+    commit = res.stdout.strip() if res.returncode == 0 else None
+    if commit:
+        dirty = run(['git', '-C', REPO, 'status', '--porcelain', '--untracked-files=no'],
+                    check=False, capture=True).stdout.strip()
+        commit += '-dirty' if dirty else ''
+    return {'checkout': REPO, 'commit': commit}
+
+
+def _describe(holder):
+    if not holder:
+        return 'another rig (it has not said who it is yet)'
+    return (f'pid {holder.get("pid")}, "{holder.get("command")}" in '
+            f'{holder.get("checkout")} at {holder.get("commit") or "no commit"}, '
+            f'since {holder.get("since")}')
+
+
+def _read_holder(fd):
+    try:
+        text = os.pread(fd, 4096, 0).decode(errors='replace')
+        return json.loads(text) if text.strip() else None
+    except (OSError, ValueError):
+        return None
+
+
+class CacheLock:
+    """Held by a rig command for as long as it uses the cache."""
+
+    def __init__(self, command, wait=True, cache=None):
+        self.command = command
+        self.wait = wait
+        self.cache = cache or cache_dir()
+        self.path = os.path.join(self.cache, LOCK_NAME)
+        self.fd = None
+
+    def __enter__(self):
+        os.makedirs(self.cache, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _describe(_read_holder(self.fd))
+            if not self.wait:
+                os.close(self.fd)
+                self.fd = None
+                raise RigError(f'the cache {self.cache} is in use by {holder}; '
+                               'run again when it is done, without --no-wait to '
+                               'wait for it, or with another RIG_CACHE') from None
+            info(f'waiting for the cache {self.cache}, in use by {holder}')
+            start = time.monotonic()
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            info(f'cache free after {time.monotonic() - start:.0f} s')
+        holder = {'pid': os.getpid(), 'command': self.command,
+                  **checkout_fields(),
+                  'since': time.strftime('%Y-%m-%d %H:%M:%S')}
+        os.ftruncate(self.fd, 0)
+        os.pwrite(self.fd, json.dumps(holder).encode(), 0)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
+def command_line():
+    """How this rig was started, for the next one to read."""
+    return ' '.join(['scripts/rig'] + sys.argv[1:])

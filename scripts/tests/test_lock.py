@@ -1,0 +1,89 @@
+"""The cache lock: a second rig on one cache waits for the first, or fails."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from riglib import lock, tree
+
+SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RIG = os.path.join(SCRIPTS, 'rig')
+
+# A rig stand-in that holds the lock until a line arrives on its stdin.
+HOLDER = f'''
+import sys
+sys.path.insert(0, {SCRIPTS!r})
+from riglib import lock
+with lock.CacheLock('first rig', cache=sys.argv[1]):
+    print('held', flush=True)
+    sys.stdin.readline()
+print('released', flush=True)
+'''
+
+
+class CacheLock(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='rig-lock-')
+        self.cache = os.path.join(self.tmp, 'cache')
+        self.env = dict(os.environ, RIG_CACHE=self.cache)
+        self.env.pop('RIG_NO_WAIT', None)
+        self.holder = subprocess.Popen([sys.executable, '-c', HOLDER, self.cache],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       text=True)
+        self.assertEqual(self.holder.stdout.readline(), 'held\n')
+
+    def tearDown(self):
+        if self.holder.poll() is None:
+            self.holder.stdin.write('go\n')
+            self.holder.stdin.close()
+            self.holder.wait(10)
+        self.holder.stdout.close()
+        shutil.rmtree(self.tmp)
+
+    def rig(self, *args):
+        # "export" of a --kernel that is no tree: it fails once it has the
+        # lock, touching nothing, which is all this test needs.
+        return subprocess.Popen([RIG, *args, '--kernel', os.path.join(self.tmp, 'none'),
+                                 'export'], env=self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+
+    def test_second_rig_waits_and_says_for_what(self):
+        second = self.rig()
+        waiting = second.stdout.readline()
+        self.assertIn(f'waiting for the cache {self.cache}', waiting)
+        self.assertIn(f'pid {self.holder.pid}, "first rig"', waiting)
+        # Still waiting: the first holds the lock until it is told to go.
+        self.assertIsNone(second.poll())
+        self.holder.stdin.write('go\n')
+        self.holder.stdin.close()
+        self.assertEqual(self.holder.stdout.readline(), 'released\n')
+        rest, _ = second.communicate(timeout=30)
+        self.assertEqual(second.returncode, 2)
+        self.assertRegex(rest, r'rig: cache free after \d+ s\n')
+        self.assertIn('not a kernel source tree', rest)
+
+    def test_no_wait_fails_at_once(self):
+        second = self.rig('--no-wait')
+        out, _ = second.communicate(timeout=30)
+        self.assertEqual(second.returncode, 2)
+        self.assertIn(f'the cache {self.cache} is in use by pid {self.holder.pid}', out)
+        self.assertNotIn('not a kernel source tree', out)
+        self.assertIsNone(self.holder.poll())
+
+    def test_results_name_the_checkout_and_commit(self):
+        class Definition:
+            name, fragments, series, hooks = 'mini', [], None, []
+        kernel = os.path.join(self.tmp, 'kernel')
+        os.makedirs(os.path.join(kernel, 'mm'))
+        for path in ('Makefile', 'mm/mmu_notifier.c'):
+            open(os.path.join(kernel, path), 'w').close()
+        fields = tree.Base(Definition(), kernel).result_fields()
+        self.assertEqual(fields['checkout'], lock.checkout_fields()['checkout'])
+        self.assertRegex(fields['commit'] or '', r'^[0-9a-f]{40}(-dirty)?$')
+
+
+if __name__ == '__main__':
+    unittest.main()
