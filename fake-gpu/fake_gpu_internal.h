@@ -48,9 +48,9 @@ struct fake_gpu_dev {
 	struct workqueue_struct *wq;
 	u64 fence_context;
 	atomic64_t fence_seqno;
-	spinlock_t fence_lock;
+	spinlock_t fence_lock;		/* the lock of the TLB invalidation fences */
 
-	spinlock_t tlb_lock;
+	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU reads */
 	unsigned int tlb_next;
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
 
@@ -87,12 +87,12 @@ struct fake_gpu_vm {
 	u32 asid;
 	enum fake_gpu_mode mode;
 	unsigned int flags;
-	struct mutex lock;
+	struct mutex lock;		/* @userptrs; serialises binds and destroys */
 	struct rw_semaphore notifier_lock;
 	struct dma_resv resv;
 	u64 job_context;
 	atomic64_t job_seqno;
-	spinlock_t repin_lock;
+	spinlock_t repin_lock;		/* @repin_list */
 	struct list_head repin_list;
 	struct list_head userptrs;
 	atomic_t pool_used;

@@ -115,8 +115,8 @@ static void fake_gpu_finish_put(struct fake_gpu_userptr *uptr,
 	if (finish == &uptr->finish)
 		uptr->finish_inuse = false;
 	else
-		fake_gpu_pool_put(uptr->vm, container_of(finish,
-				  struct fake_gpu_pool_finish, base));
+		fake_gpu_pool_put(uptr->vm,
+				  container_of(finish, struct fake_gpu_pool_finish, base));
 }
 
 /* Where a finish keeps its submitted TLB invalidation. */
