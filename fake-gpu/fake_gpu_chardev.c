@@ -8,11 +8,20 @@
  *
  * Each open file owns VMs, each mirroring the address space of the process
  * that created it, and userptrs, in two xarrays indexed by the ids handed
- * to userspace. Objects are only destroyed when the file is released, and
- * no ioctl of the file can run then, so an ioctl may use what it looked up
- * without further locking. Release may come after the process' mm is gone
- * (exit_mmap() runs before the files are closed): the VMs hold mm_count
- * references, and the notifiers have already seen the release walk.
+ * to userspace.
+ *
+ * Lifetime: an object is published in its xarray only once the ioctl that
+ * made it can no longer fail. Its id is reserved first (an xarray slot
+ * that lookups see as empty), the id is copied out to userspace, and only
+ * then is the object stored in the slot; if the copy-out fails, the slot
+ * is released and the object destroyed before any other thread could see
+ * it (ids are small and predictable: other threads of the process guess
+ * them). A published object is destroyed only when the file is released,
+ * and no ioctl of the file can run then, so an ioctl may use what it looked
+ * up without further locking. Release may come after the process' mm is
+ * gone (exit_mmap() runs before the files are closed): the VMs hold
+ * mm_count references, and the notifiers have already seen the release
+ * walk.
  */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
@@ -49,6 +58,17 @@ struct fake_gpu_file {
 	atomic64_t rebinds;
 };
 
+/*
+ * An object made by an ioctl, under a reserved id of @xa: stored there once
+ * the id was copied out, else destroyed with @discard.
+ */
+struct fake_gpu_unpublished {
+	struct xarray *xa;
+	u32 id;
+	void *obj;
+	void (*discard)(void *obj);
+};
+
 union fake_gpu_ioctl_arg {
 	struct fake_gpu_info info;
 	struct fake_gpu_vm_create vm_create;
@@ -58,20 +78,46 @@ union fake_gpu_ioctl_arg {
 	struct fake_gpu_dev_stats stats;
 };
 
-static int fake_gpu_ioctl_info(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+/* Reserve an id in @xa for @obj, to be published by the ioctl's caller. */
+static int fake_gpu_reserve(struct xarray *xa, u32 max, void *obj,
+			    void (*discard)(void *obj), u32 *id,
+			    struct fake_gpu_unpublished *unpub)
+{
+	int ret;
+
+	/* A NULL entry reserves the slot: xa_load() returns NULL for it. */
+	ret = xa_alloc(xa, id, NULL, XA_LIMIT(1, max), GFP_KERNEL);
+	if (ret) {
+		discard(obj);
+		return ret == -EBUSY ? -ENOSPC : ret;
+	}
+	unpub->xa = xa;
+	unpub->id = *id;
+	unpub->obj = obj;
+	unpub->discard = discard;
+	return 0;
+}
+
+static int fake_gpu_ioctl_info(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+			       struct fake_gpu_unpublished *unpub)
 {
 	a->info.num_devices = fake_gpu_ndevs;
 	a->info.latency_us = fake_gpu_latency_us;
 	return 0;
 }
 
+static void fake_gpu_discard_vm(void *vm)
+{
+	fake_gpu_vm_destroy(vm);
+}
+
 static int fake_gpu_ioctl_vm_create(struct fake_gpu_file *f,
-				    union fake_gpu_ioctl_arg *a)
+				    union fake_gpu_ioctl_arg *a,
+				    struct fake_gpu_unpublished *unpub)
 {
 	struct fake_gpu_vm_create *arg = &a->vm_create;
 	struct fake_gpu_vm *vm;
 	unsigned int flags = 0;
-	int ret;
 
 	if (arg->pad || arg->vm_id || (arg->flags & ~FAKE_GPU_VM_CREATE_FLAGS))
 		return -EINVAL;
@@ -86,22 +132,17 @@ static int fake_gpu_ioctl_vm_create(struct fake_gpu_file *f,
 				FAKE_GPU_TWO_PASS : FAKE_GPU_SINGLE_PASS, flags);
 	if (IS_ERR(vm))
 		return PTR_ERR(vm);
-	ret = xa_alloc(&f->vms, &arg->vm_id, vm,
-		       XA_LIMIT(1, FAKE_GPU_MAX_VMS_PER_FILE), GFP_KERNEL);
-	if (ret) {
-		fake_gpu_vm_destroy(vm);
-		return ret == -EBUSY ? -ENOSPC : ret;
-	}
-	return 0;
+	return fake_gpu_reserve(&f->vms, FAKE_GPU_MAX_VMS_PER_FILE, vm,
+				fake_gpu_discard_vm, &arg->vm_id, unpub);
 }
 
-static void fake_gpu_undo_vm_create(struct fake_gpu_file *f,
-				    union fake_gpu_ioctl_arg *a)
+static void fake_gpu_discard_userptr(void *uptr)
 {
-	fake_gpu_vm_destroy(xa_erase(&f->vms, a->vm_create.vm_id));
+	fake_gpu_userptr_free(uptr);
 }
 
-static int fake_gpu_ioctl_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+static int fake_gpu_ioctl_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+			       struct fake_gpu_unpublished *unpub)
 {
 	struct fake_gpu_userptr_bind *arg = &a->bind;
 	struct fake_gpu_userptr *uptr;
@@ -120,23 +161,16 @@ static int fake_gpu_ioctl_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg
 	if (IS_ERR(uptr))
 		return PTR_ERR(uptr);
 	ret = fake_gpu_userptr_bind(uptr);
-	if (!ret)
-		ret = xa_alloc(&f->userptrs, &arg->userptr_id, uptr,
-			       XA_LIMIT(1, FAKE_GPU_MAX_USERPTRS_PER_FILE),
-			       GFP_KERNEL);
 	if (ret) {
 		fake_gpu_userptr_free(uptr);
-		return ret == -EBUSY ? -ENOSPC : ret;
+		return ret;
 	}
-	return 0;
+	return fake_gpu_reserve(&f->userptrs, FAKE_GPU_MAX_USERPTRS_PER_FILE, uptr,
+				fake_gpu_discard_userptr, &arg->userptr_id, unpub);
 }
 
-static void fake_gpu_undo_bind(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
-{
-	fake_gpu_userptr_free(xa_erase(&f->userptrs, a->bind.userptr_id));
-}
-
-static int fake_gpu_ioctl_job(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+static int fake_gpu_ioctl_job(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+			      struct fake_gpu_unpublished *unpub)
 {
 	struct fake_gpu_vm *vm = xa_load(&f->vms, a->job.vm_id);
 
@@ -147,7 +181,8 @@ static int fake_gpu_ioctl_job(struct fake_gpu_file *f, union fake_gpu_ioctl_arg 
 	return fake_gpu_vm_submit_job(vm, a->job.duration_us, NULL);
 }
 
-static int fake_gpu_ioctl_read(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+static int fake_gpu_ioctl_read(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+			       struct fake_gpu_unpublished *unpub)
 {
 	struct fake_gpu_read *arg = &a->read;
 	struct fake_gpu_userptr *uptr;
@@ -177,7 +212,8 @@ static int fake_gpu_ioctl_read(struct fake_gpu_file *f, union fake_gpu_ioctl_arg
 	return -EAGAIN;
 }
 
-static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a)
+static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+				struct fake_gpu_unpublished *unpub)
 {
 	struct fake_gpu_dev_stats *arg = &a->stats;
 	struct fake_gpu_stats st;
@@ -198,18 +234,21 @@ static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_ar
 	return 0;
 }
 
+/*
+ * @fn may make one object: it reserves its id with fake_gpu_reserve(), and
+ * fake_gpu_ioctl() publishes or discards it.
+ */
 struct fake_gpu_ioctl_desc {
 	unsigned int cmd;
-	int (*fn)(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a);
-	/* Undoes a successful @fn whose result could not be copied out. */
-	void (*undo)(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a);
+	int (*fn)(struct fake_gpu_file *f, union fake_gpu_ioctl_arg *a,
+		  struct fake_gpu_unpublished *unpub);
 };
 
 /* Indexed by _IOC_NR(). */
 static const struct fake_gpu_ioctl_desc fake_gpu_ioctls[] = {
 	{ FAKE_GPU_IOCTL_INFO, fake_gpu_ioctl_info },
-	{ FAKE_GPU_IOCTL_VM_CREATE, fake_gpu_ioctl_vm_create, fake_gpu_undo_vm_create },
-	{ FAKE_GPU_IOCTL_USERPTR_BIND, fake_gpu_ioctl_bind, fake_gpu_undo_bind },
+	{ FAKE_GPU_IOCTL_VM_CREATE, fake_gpu_ioctl_vm_create },
+	{ FAKE_GPU_IOCTL_USERPTR_BIND, fake_gpu_ioctl_bind },
 	{ FAKE_GPU_IOCTL_JOB_SUBMIT, fake_gpu_ioctl_job },
 	{ FAKE_GPU_IOCTL_READ, fake_gpu_ioctl_read },
 	{ FAKE_GPU_IOCTL_STATS, fake_gpu_ioctl_stats },
@@ -219,6 +258,7 @@ static long fake_gpu_ioctl(struct file *file, unsigned int cmd, unsigned long ua
 {
 	struct fake_gpu_file *f = file->private_data;
 	void __user *uptr = (void __user *)uarg;
+	struct fake_gpu_unpublished unpub = {};
 	const struct fake_gpu_ioctl_desc *desc;
 	union fake_gpu_ioctl_arg arg;
 	unsigned int nr = _IOC_NR(cmd);
@@ -234,14 +274,20 @@ static long fake_gpu_ioctl(struct file *file, unsigned int cmd, unsigned long ua
 	memset(&arg, 0, sizeof(arg));
 	if ((_IOC_DIR(cmd) & _IOC_WRITE) && copy_from_user(&arg, uptr, _IOC_SIZE(cmd)))
 		return -EFAULT;
-	ret = desc->fn(f, &arg);
-	if (ret || !(_IOC_DIR(cmd) & _IOC_READ))
+	ret = desc->fn(f, &arg, &unpub);
+	if (!ret && (_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uptr, &arg, _IOC_SIZE(cmd)))
+		ret = -EFAULT;
+	if (!unpub.obj)
 		return ret;
-	if (copy_to_user(uptr, &arg, _IOC_SIZE(cmd))) {
-		if (desc->undo)
-			desc->undo(f, &arg);
-		return -EFAULT;
+	if (ret) {
+		/* Nobody could look it up: the slot was empty to them. */
+		xa_release(unpub.xa, unpub.id);
+		unpub.discard(unpub.obj);
+		return ret;
 	}
+	/* The slot is reserved: storing into it allocates nothing, cannot fail. */
+	WARN_ON(xa_err(xa_store(unpub.xa, unpub.id, unpub.obj, GFP_KERNEL)));
 	return 0;
 }
 
@@ -284,7 +330,12 @@ static struct miscdevice fake_gpu_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = "fake_gpu",
 	.fops = &fake_gpu_fops,
-	.mode = 0666,
+	/*
+	 * Root only, as lib/test_hmm.c's nodes: a real render node is world
+	 * accessible because its driver accounts what a client pins, and this
+	 * one does not (a file can hold 512 MiB of PTE arrays).
+	 */
+	.mode = 0600,
 };
 
 static int __init fake_gpu_chardev_init(void)

@@ -24,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -437,6 +438,17 @@ struct bad_size {
 	__u32 a;
 };
 
+/* A test device: a character device for root only (README.md says why). */
+TEST(device_node_root_only)
+{
+	struct stat st;
+
+	ASSERT_EQ(0, stat("/dev/fake_gpu", &st));
+	EXPECT_TRUE(S_ISCHR(st.st_mode));
+	EXPECT_EQ(0600, st.st_mode & 07777);
+	EXPECT_EQ(0, st.st_uid);
+}
+
 TEST(ioctl_arguments_validated)
 {
 	long page = page_size();
@@ -619,13 +631,33 @@ FIXTURE_TEARDOWN(fuzz)
 {
 }
 
-TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
+/*
+ * The fuzz cases' seed and iterations: fake_gpu_fuzz_seed= and
+ * fake_gpu_fuzz_iters= on the kernel command line (init passes them on),
+ * else a seed from the clock. The seed is printed: booting with it runs
+ * the same operations again.
+ */
+static uint64_t fuzz_seed(const char *name, unsigned long *iters)
 {
 	const char *env_seed = getenv("fake_gpu_fuzz_seed");
 	const char *env_iters = getenv("fake_gpu_fuzz_iters");
-	unsigned long iters = env_iters ? strtoul(env_iters, NULL, 0) : 20000;
 	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0;
-	unsigned long i, ok = 0, failed = 0, bad = 0;
+
+	*iters = env_iters ? strtoul(env_iters, NULL, 0) : 20000;
+	if (!seed) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = ts.tv_sec * 1000000007ull + ts.tv_nsec;
+	}
+	ksft_print_msg("%s seed=%llu iterations=%lu\n", name,
+		       (unsigned long long)seed, *iters);
+	return seed;
+}
+
+TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
+{
+	unsigned long i, iters, ok = 0, failed = 0, bad = 0;
 	long page = page_size();
 	uint64_t s, arg[16];
 	unsigned long cmd;
@@ -633,15 +665,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
 	char *arena;
 	int fd, w;
 
-	if (!seed) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = ts.tv_sec * 1000000007ull + ts.tv_nsec;
-	}
-	s = seed | 1;
-	/* The seed reproduces the run: boot with fake_gpu_fuzz_seed=<seed>. */
-	ksft_print_msg("fuzz seed=%llu iterations=%lu\n", (unsigned long long)seed, iters);
+	s = fuzz_seed("fuzz", &iters) | 1;
 
 	arena = mmap(NULL, 16 * page, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -702,6 +726,198 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
 	ksft_print_msg("fuzz: %lu succeeded, %lu refused, %lu unexpected\n", ok, failed, bad);
 	EXPECT_EQ(0, bad);
 	EXPECT_LT(0, ok);
+}
+
+/*
+ * Threads sharing one file. Ids are small and predictable, so every thread
+ * guesses them: it uses VMs and userptrs the others are creating, and
+ * creates its own with the argument on a read-only page now and then, so
+ * that the kernel's copy-out fails after the object was made. Other
+ * threads meanwhile invalidate the shared arena (MADV_DONTNEED, mprotect,
+ * munmap and map again) and replace the shared file under the ioctls in
+ * flight. An object reachable through its id before the ioctl that made
+ * it has succeeded is used after it is freed: a KASAN report on the
+ * console. Each thread's operations follow from the seed and its index.
+ */
+#define MT_THREADS	6
+#define MT_IDS		6	/* ids guessed: 1..MT_IDS */
+#define MT_ARENA	16	/* pages */
+
+struct mt_shared {
+	int fd;			/* replaced with dup2() while in use */
+	unsigned int ndevs;
+	char *arena;
+	long page;
+	uint64_t seed;
+	unsigned long iters;
+};
+
+struct mt_thread {
+	struct mt_shared *sh;
+	unsigned int index;
+	char *ro;		/* a page this thread keeps read-only */
+	unsigned long ok, refused, copy_faults, bad;
+	unsigned long bad_cmd;
+	int bad_errno;
+};
+
+/* Put @len bytes of @arg where the kernel reads it: here, or a read-only page. */
+static void *mt_arg(struct mt_thread *t, uint64_t *s, void *arg, size_t len)
+{
+	if (fuzz_rand(s) % 3)
+		return arg;
+	if (mprotect(t->ro, t->sh->page, PROT_READ | PROT_WRITE))
+		return arg;
+	memcpy(t->ro, arg, len);
+	mprotect(t->ro, t->sh->page, PROT_READ);
+	return t->ro;
+}
+
+/* Invalidate part of the arena, as the process' own mm changes do. */
+static void mt_invalidate(struct mt_shared *sh, uint64_t *s)
+{
+	unsigned long first = fuzz_rand(s) % MT_ARENA;
+	unsigned long n = 1 + fuzz_rand(s) % (MT_ARENA - first);
+	char *p = sh->arena + first * sh->page;
+	size_t len = n * sh->page;
+
+	switch (fuzz_rand(s) % 3) {
+	case 0:
+		madvise(p, len, MADV_DONTNEED);
+		break;
+	case 1:
+		mprotect(p, len, PROT_READ);
+		mprotect(p, len, PROT_READ | PROT_WRITE);
+		break;
+	default:
+		munmap(p, len);
+		mmap(p, len, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	}
+}
+
+static void *mt_fuzz_thread(void *data)
+{
+	struct mt_thread *t = data;
+	struct mt_shared *sh = t->sh;
+	uint64_t s = (sh->seed ^ (0x9e3779b97f4a7c15ull * (t->index + 1))) | 1;
+	unsigned long i, cmd;
+	int fd, ret;
+
+	for (i = 0; i < sh->iters; i++) {
+		union {
+			struct fake_gpu_vm_create vm;
+			struct fake_gpu_userptr_bind bind;
+			struct fake_gpu_job_submit job;
+			struct fake_gpu_read read;
+		} a;
+		void *ptr;
+
+		memset(&a, 0, sizeof(a));
+		switch (fuzz_rand(&s) % 8) {
+		case 0:
+		case 1:
+			cmd = FAKE_GPU_IOCTL_VM_CREATE;
+			a.vm.device = fuzz_rand(&s) % sh->ndevs;
+			a.vm.flags = fuzz_rand(&s) % 4;
+			ptr = mt_arg(t, &s, &a, sizeof(a.vm));
+			break;
+		case 2:
+		case 3:
+			cmd = FAKE_GPU_IOCTL_USERPTR_BIND;
+			a.bind.vm_id = 1 + fuzz_rand(&s) % MT_IDS;
+			a.bind.addr = (uintptr_t)sh->arena +
+				      (fuzz_rand(&s) % MT_ARENA) * sh->page;
+			a.bind.length = (1 + fuzz_rand(&s) % 4) * sh->page;
+			ptr = mt_arg(t, &s, &a, sizeof(a.bind));
+			break;
+		case 4:
+			cmd = FAKE_GPU_IOCTL_READ;
+			a.read.userptr_id = 1 + fuzz_rand(&s) % MT_IDS;
+			a.read.offset = (fuzz_rand(&s) % 512) * 8;
+			ptr = mt_arg(t, &s, &a, sizeof(a.read));
+			break;
+		case 5:
+			cmd = FAKE_GPU_IOCTL_JOB_SUBMIT;
+			a.job.vm_id = 1 + fuzz_rand(&s) % MT_IDS;
+			a.job.duration_us = fuzz_rand(&s) % 200;
+			ptr = &a;
+			break;
+		case 6:
+			mt_invalidate(sh, &s);
+			continue;
+		default:
+			/* A new file under the others' feet, now and then. */
+			if (fuzz_rand(&s) % 16)
+				continue;
+			fd = open("/dev/fake_gpu", O_RDWR);
+			if (fd < 0 || dup2(fd, sh->fd) < 0)
+				t->bad++;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		ret = gpu_ioctl(sh->fd, cmd, ptr);
+		if (!ret)
+			t->ok++;
+		else if (ret == -EFAULT && ptr == t->ro &&
+			 cmd == FAKE_GPU_IOCTL_VM_CREATE)
+			t->copy_faults++;
+		else if (fuzz_errno_ok(-ret))
+			t->refused++;
+		else if (!t->bad++) {
+			t->bad_cmd = cmd;
+			t->bad_errno = -ret;
+		}
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(fuzz, threads_share_a_file, 300)
+{
+	struct fake_gpu_info info = { 0 };
+	struct mt_thread t[MT_THREADS];
+	pthread_t tid[MT_THREADS];
+	unsigned long ok = 0, copy_faults = 0;
+	struct mt_shared sh;
+	unsigned int i;
+
+	sh.seed = fuzz_seed("fuzz threads", &sh.iters);
+	sh.iters /= MT_THREADS;
+	sh.page = page_size();
+	sh.arena = mmap(NULL, MT_ARENA * sh.page, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh.arena);
+	memset(sh.arena, 0x5a, MT_ARENA * sh.page);
+	sh.fd = open("/dev/fake_gpu", O_RDWR);
+	ASSERT_LE(0, sh.fd);
+	ASSERT_EQ(0, gpu_ioctl(sh.fd, FAKE_GPU_IOCTL_INFO, &info));
+	sh.ndevs = info.num_devices < 2 ? info.num_devices : 2;
+
+	for (i = 0; i < MT_THREADS; i++) {
+		memset(&t[i], 0, sizeof(t[i]));
+		t[i].sh = &sh;
+		t[i].index = i;
+		t[i].ro = mmap(NULL, sh.page, PROT_READ,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ASSERT_NE(MAP_FAILED, t[i].ro);
+	}
+	for (i = 0; i < MT_THREADS; i++)
+		ASSERT_EQ(0, pthread_create(&tid[i], NULL, mt_fuzz_thread, &t[i]));
+	for (i = 0; i < MT_THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		EXPECT_EQ(0, t[i].bad)
+			TH_LOG("thread %u: cmd %#lx: unexpected errno %d (%lu times)",
+			       i, t[i].bad_cmd, t[i].bad_errno, t[i].bad);
+		ok += t[i].ok;
+		copy_faults += t[i].copy_faults;
+	}
+	close(sh.fd);
+	ksft_print_msg("fuzz threads: %lu succeeded, %lu VM_CREATE failed their copy-out\n",
+		       ok, copy_faults);
+	/* Both kinds happened, or the case tested nothing. */
+	EXPECT_LT(0, ok);
+	EXPECT_LT(0, copy_faults);
 }
 
 /* --- leaks: must run last ------------------------------------------------ */
