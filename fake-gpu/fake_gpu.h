@@ -19,13 +19,13 @@
 #ifndef _FAKE_GPU_H
 #define _FAKE_GPU_H
 
-#include <linux/fault-inject.h>
 #include <linux/types.h>
 
 struct dma_fence;
 struct mm_struct;
 struct fake_gpu_dev;
 struct fake_gpu_vm;
+struct fake_gpu_queue;
 struct fake_gpu_userptr;
 
 /* Upper bound of a device's TLB latency, fixed part plus jitter. */
@@ -49,9 +49,9 @@ enum fake_gpu_mode {
 /* Take finish structures from a small GFP_NOWAIT pool, not the userptr. */
 #define FAKE_GPU_VM_FINISH_POOL		BIT(1)
 /*
- * Jobs run until preempted: a job's fence signals its duration after
- * signalling is enabled on it, as xe's preempt fences do, so the notifier
- * (which enables signalling) is what starts the wait.
+ * Jobs run until preempted: enabling signalling on a job's fence, as the
+ * notifier does, asks the job's queue to stop it and every earlier job, as
+ * xe's preempt fences do; each then takes its duration to stop.
  */
 #define FAKE_GPU_VM_PREEMPT_JOBS	BIT(2)
 #define FAKE_GPU_VM_FLAGS		(FAKE_GPU_VM_FAULT_MODE | \
@@ -101,22 +101,11 @@ struct fake_gpu_stats {
 	u64 last_finish_seq;
 };
 
-/* Test-only switches, off in normal operation. */
-/* The finish returns without waiting for its TLB invalidation (unsafe). */
-#define FAKE_GPU_TEST_SKIP_TLB_WAIT	BIT(0)
-
-/*
- * Fails allocations from the finish pool of FAKE_GPU_VM_FINISH_POOL VMs,
- * for tests of the synchronous fallback. Inert until configured.
- */
-extern struct fault_attr fake_gpu_finish_fail;
-
 int fake_gpu_devs_create(unsigned int count, u32 latency_us, u32 jitter_us,
 			 struct fake_gpu_dev **devs);
 void fake_gpu_devs_destroy(unsigned int count, struct fake_gpu_dev **devs);
 void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st);
 unsigned int fake_gpu_dev_index(struct fake_gpu_dev *dev);
-void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags);
 
 struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 				       struct mm_struct *mm,
@@ -125,6 +114,9 @@ struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 void fake_gpu_vm_destroy(struct fake_gpu_vm *vm);
 int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 			   struct dma_fence **fence);
+struct fake_gpu_queue *fake_gpu_queue_create(struct fake_gpu_vm *vm);
+int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
+			  struct dma_fence **fence);
 
 struct fake_gpu_userptr *fake_gpu_userptr_create(struct fake_gpu_vm *vm,
 						 unsigned long start,

@@ -87,11 +87,28 @@ void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags)
 }
 EXPORT_SYMBOL_GPL(fake_gpu_dev_set_test_flags);
 
+/**
+ * fake_gpu_dev_flush() - wait for the work the device has been given
+ * @dev: the device
+ *
+ * Returns once every TLB invalidation submitted so far has completed and
+ * every job made runnable so far has ended: a test's way to wait for the
+ * device without sleeping for a guessed time. Jobs that wait for their
+ * preemption are not waited for.
+ */
+void fake_gpu_dev_flush(struct fake_gpu_dev *dev)
+{
+	flush_workqueue(dev->job_wq);
+	flush_workqueue(dev->wq);
+}
+EXPORT_SYMBOL_GPL(fake_gpu_dev_flush);
+
 static void fake_gpu_dev_destroy(struct fake_gpu_dev *dev)
 {
 	debugfs_remove_recursive(dev->debugfs);
 	/* Invalidations in flight hold fence references, not the device. */
 	destroy_workqueue(dev->wq);
+	destroy_workqueue(dev->job_wq);
 	ida_free(&fake_gpu_ida, dev->index);
 	kfree(dev);
 }
@@ -118,7 +135,14 @@ static struct fake_gpu_dev *fake_gpu_dev_create(u32 latency_us, u32 jitter_us)
 	dev->fence_context = dma_fence_context_alloc(1);
 	/* Ordered: one invalidation at a time per device. Reclaim may wait on it. */
 	dev->wq = alloc_ordered_workqueue("fake-gpu%d-tlb", WQ_MEM_RECLAIM, index);
-	if (!dev->wq) {
+	/* One ring per exec queue, in parallel; their fences are waited in reclaim. */
+	dev->job_wq = alloc_workqueue("fake-gpu%d-jobs", WQ_UNBOUND | WQ_MEM_RECLAIM,
+				      0, index);
+	if (!dev->wq || !dev->job_wq) {
+		if (dev->wq)
+			destroy_workqueue(dev->wq);
+		if (dev->job_wq)
+			destroy_workqueue(dev->job_wq);
 		ida_free(&fake_gpu_ida, index);
 		kfree(dev);
 		return ERR_PTR(-ENOMEM);

@@ -18,6 +18,7 @@
 #include <linux/atomic.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/kref.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -25,6 +26,7 @@
 #include <linux/workqueue.h>
 
 #include "fake_gpu.h"
+#include "fake_gpu_testing.h"
 #include "rig_compat.h"
 
 #define FAKE_GPU_TLB_ENTRIES	64
@@ -45,10 +47,11 @@ struct fake_gpu_dev {
 	u32 latency_us;
 	u32 jitter_us;
 	unsigned long test_flags;
-	struct workqueue_struct *wq;
+	struct workqueue_struct *wq;	/* ordered: TLB invalidations */
+	struct workqueue_struct *job_wq;	/* the rings of the VMs' queues */
 	u64 fence_context;
-	atomic64_t fence_seqno;
-	spinlock_t fence_lock;		/* the lock of the TLB invalidation fences */
+	u64 fence_seqno;		/* last one handed out, under @fence_lock */
+	spinlock_t fence_lock;		/* the TLB invalidation fences' lock */
 
 	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU reads */
 	unsigned int tlb_next;
@@ -89,9 +92,9 @@ struct fake_gpu_vm {
 	unsigned int flags;
 	struct mutex lock;		/* @userptrs; serialises binds and destroys */
 	struct rw_semaphore notifier_lock;
-	struct dma_resv resv;
-	u64 job_context;
-	atomic64_t job_seqno;
+	struct dma_resv resv;		/* the fences of the queues' jobs */
+	struct list_head queues;	/* under @lock */
+	struct fake_gpu_queue *queue;	/* fake_gpu_vm_submit_job()'s */
 	spinlock_t repin_lock;		/* @repin_list */
 	struct list_head repin_list;
 	struct list_head userptrs;
@@ -114,6 +117,19 @@ struct fake_gpu_userptr {
 	bool finish_inuse;
 	bool tlb_inval_submitted;
 	struct dma_fence *tlb_fence;
+};
+
+/* An exec queue: one fence timeline (fake_gpu_queue.c). */
+struct fake_gpu_queue {
+	struct kref ref;		/* the VM's, and one per job fence */
+	struct fake_gpu_vm *vm;
+	struct list_head vm_link;	/* on vm->queues, under vm->lock */
+	u64 context;
+	u64 seqno;			/* last one handed out, under vm->resv */
+	spinlock_t lock;		/* the jobs' fence lock; the two lists */
+	struct list_head waiting;	/* preempt-style jobs not asked to stop */
+	struct list_head runnable;	/* jobs for the ring, in seqno order */
+	struct work_struct ring;	/* runs the runnable jobs, one at a time */
 };
 
 extern atomic64_t fake_gpu_pass_seq;
@@ -154,6 +170,10 @@ int fake_gpu_tlb_read(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn);
 u64 fake_gpu_read_page(unsigned long pfn, unsigned long offset);
+void fake_gpu_sleep_until(ktime_t deadline);
+
+/* fake_gpu_queue.c */
+void fake_gpu_queue_destroy(struct fake_gpu_queue *q);
 
 /* fake_gpu_vm.c */
 void fake_gpu_vm_wait_jobs(struct fake_gpu_vm *vm);

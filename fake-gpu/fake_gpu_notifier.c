@@ -151,7 +151,7 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 
 	if (!mmu_notifier_range_blockable(range)) {
 		if (fake_gpu_canary(FAKE_GPU_CANARY_SLEEP))
-			msleep(1);
+			usleep_range(100, 200);
 		atomic64_inc(&dev->stats.nonblock_refused);
 		return false;
 	}

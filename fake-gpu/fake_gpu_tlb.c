@@ -70,8 +70,8 @@ static ktime_t fake_gpu_tlb_deadline(struct fake_gpu_dev *dev)
 	return ktime_add_us(ktime_get(), us);
 }
 
-/* Sleep until @deadline without timer slack: the model's latency. */
-static void fake_gpu_sleep_until(ktime_t deadline)
+/* Sleep until @deadline without timer slack: the model's latencies. */
+void fake_gpu_sleep_until(ktime_t deadline)
 {
 	while (ktime_before(ktime_get(), deadline)) {
 		set_current_state(TASK_UNINTERRUPTIBLE);
@@ -113,6 +113,7 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 					    unsigned long end)
 {
 	struct fake_gpu_tlb_inval *inval;
+	unsigned long flags;
 
 	atomic64_inc(&dev->stats.inval_submitted);
 	inval = kzalloc_obj(*inval, GFP_NOWAIT | __GFP_NOWARN);
@@ -123,8 +124,6 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 		atomic64_inc(&dev->stats.inval_completed);
 		return NULL;
 	}
-	dma_fence_init(&inval->fence, &fake_gpu_tlb_fence_ops, &dev->fence_lock,
-		       dev->fence_context, atomic64_inc_return(&dev->fence_seqno));
 	INIT_WORK(&inval->work, fake_gpu_tlb_inval_work);
 	inval->dev = dev;
 	inval->asid = asid;
@@ -132,9 +131,18 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 	inval->end = end;
 	inval->deadline = fake_gpu_tlb_deadline(dev);
 
+	/*
+	 * The ordered workqueue signals in queueing order: hand out the seqno
+	 * in that order too, or two submitters could leave a later seqno
+	 * signalling first.
+	 */
+	spin_lock_irqsave(&dev->fence_lock, flags);
+	dma_fence_init(&inval->fence, &fake_gpu_tlb_fence_ops, &dev->fence_lock,
+		       dev->fence_context, ++dev->fence_seqno);
 	/* The worker's reference; the caller keeps the one from init. */
 	dma_fence_get(&inval->fence);
 	queue_work(dev->wq, &inval->work);
+	spin_unlock_irqrestore(&dev->fence_lock, flags);
 	return &inval->fence;
 }
 

@@ -25,6 +25,7 @@
 #ifndef _UAPI_FAKE_GPU_H
 #define _UAPI_FAKE_GPU_H
 
+#include <linux/const.h>
 #include <linux/ioctl.h>
 #include <linux/types.h>
 
@@ -49,8 +50,8 @@ struct fake_gpu_info {
 };
 
 /* VM creation flags */
-#define FAKE_GPU_VM_CREATE_TWO_PASS	(1u << 0)	/* else single-pass */
-#define FAKE_GPU_VM_CREATE_FAULT_MODE	(1u << 1)
+#define FAKE_GPU_VM_CREATE_TWO_PASS	_BITUL(0)	/* else single-pass */
+#define FAKE_GPU_VM_CREATE_FAULT_MODE	_BITUL(1)
 #define FAKE_GPU_VM_CREATE_FLAGS	(FAKE_GPU_VM_CREATE_TWO_PASS | \
 					 FAKE_GPU_VM_CREATE_FAULT_MODE)
 

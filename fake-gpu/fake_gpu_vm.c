@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * fake-gpu VMs: one per (device, mm), with the notifier lock, the dma_resv
- * holding the fences of emulated GPU jobs, the repin list and the finish
- * pool.
+ * holding the fences of the jobs of its exec queues, the repin list and the
+ * finish pool.
  */
-#include <linux/hrtimer.h>
 #include <linux/idr.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -13,110 +12,18 @@
 
 static DEFINE_IDA(fake_gpu_asid_ida);
 
-struct fake_gpu_job {
-	struct dma_fence fence;
-	struct work_struct work;
-	u32 duration_us;
-	ktime_t deadline;
-};
-
-static const char *fake_gpu_job_driver_name(struct dma_fence *fence)
-{
-	return "fake-gpu";
-}
-
-static const char *fake_gpu_job_timeline_name(struct dma_fence *fence)
-{
-	return "job";
-}
-
-static const struct dma_fence_ops fake_gpu_job_fence_ops = {
-	.get_driver_name = fake_gpu_job_driver_name,
-	.get_timeline_name = fake_gpu_job_timeline_name,
-};
-
-/* A preempt-style job: enabling signalling requests the preemption. */
-static bool fake_gpu_job_enable_signaling(struct dma_fence *fence)
-{
-	struct fake_gpu_job *job = container_of(fence, struct fake_gpu_job, fence);
-
-	job->deadline = ktime_add_us(ktime_get(), job->duration_us);
-	queue_work(system_unbound_wq, &job->work);
-	return true;
-}
-
-static const struct dma_fence_ops fake_gpu_preempt_job_fence_ops = {
-	.get_driver_name = fake_gpu_job_driver_name,
-	.get_timeline_name = fake_gpu_job_timeline_name,
-	.enable_signaling = fake_gpu_job_enable_signaling,
-};
-
-/* Jobs have their own lock: a job may outlive its VM's other state. */
-static DEFINE_SPINLOCK(fake_gpu_job_lock);
-
-static void fake_gpu_job_work(struct work_struct *work)
-{
-	struct fake_gpu_job *job = container_of(work, struct fake_gpu_job, work);
-	bool cookie;
-
-	cookie = dma_fence_begin_signalling();
-	while (ktime_before(ktime_get(), job->deadline)) {
-		set_current_state(TASK_UNINTERRUPTIBLE);
-		schedule_hrtimeout_range(&job->deadline, 0, HRTIMER_MODE_ABS);
-	}
-	dma_fence_signal(&job->fence);
-	dma_fence_end_signalling(cookie);
-	dma_fence_put(&job->fence);
-}
-
 /**
- * fake_gpu_vm_submit_job() - run an emulated GPU job on a VM
+ * fake_gpu_vm_submit_job() - run an emulated GPU job on a VM's first queue
  * @vm: the VM
- * @duration_us: how long the job runs, at most FAKE_GPU_MAX_JOB_US
+ * @duration_us: as for fake_gpu_queue_submit()
  * @fence: if not NULL, receives a reference to the job's fence
  *
- * The job's fence is added to the VM's dma_resv with BOOKKEEP usage, which
- * the notifier waits for, and signalled by a workqueue after @duration_us:
- * from now, or with FAKE_GPU_VM_PREEMPT_JOBS from when signalling is
- * enabled on it (the notifier's preemption request).
- *
- * Return: 0, -EINVAL for a too long job, or -ENOMEM.
+ * Return: as fake_gpu_queue_submit().
  */
 int fake_gpu_vm_submit_job(struct fake_gpu_vm *vm, u32 duration_us,
 			   struct dma_fence **fence)
 {
-	struct fake_gpu_job *job;
-	bool preempt;
-	int ret;
-
-	if (duration_us > FAKE_GPU_MAX_JOB_US)
-		return -EINVAL;
-	job = kzalloc_obj(*job, GFP_KERNEL);
-	if (!job)
-		return -ENOMEM;
-	preempt = vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
-	dma_fence_init(&job->fence, preempt ? &fake_gpu_preempt_job_fence_ops :
-		       &fake_gpu_job_fence_ops, &fake_gpu_job_lock,
-		       vm->job_context, atomic64_inc_return(&vm->job_seqno));
-	INIT_WORK(&job->work, fake_gpu_job_work);
-	job->duration_us = duration_us;
-	job->deadline = ktime_add_us(ktime_get(), duration_us);
-
-	dma_resv_lock(&vm->resv, NULL);
-	ret = dma_resv_reserve_fences(&vm->resv, 1);
-	if (!ret)
-		dma_resv_add_fence(&vm->resv, &job->fence, DMA_RESV_USAGE_BOOKKEEP);
-	dma_resv_unlock(&vm->resv);
-	if (ret) {
-		dma_fence_put(&job->fence);
-		return ret;
-	}
-	if (fence)
-		*fence = dma_fence_get(&job->fence);
-	/* The worker's reference is the one from dma_fence_init(). */
-	if (!preempt)
-		queue_work(system_unbound_wq, &job->work);
-	return 0;
+	return fake_gpu_queue_submit(vm->queue, duration_us, fence);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_vm_submit_job);
 
@@ -226,29 +133,44 @@ struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 	mutex_init(&vm->lock);
 	init_rwsem(&vm->notifier_lock);
 	dma_resv_init(&vm->resv);
-	vm->job_context = dma_fence_context_alloc(1);
+	INIT_LIST_HEAD(&vm->queues);
 	spin_lock_init(&vm->repin_lock);
 	INIT_LIST_HEAD(&vm->repin_list);
 	INIT_LIST_HEAD(&vm->userptrs);
+	vm->queue = fake_gpu_queue_create(vm);
+	if (IS_ERR(vm->queue)) {
+		struct fake_gpu_queue *q = vm->queue;
+
+		dma_resv_fini(&vm->resv);
+		mmdrop(mm);
+		ida_free(&fake_gpu_asid_ida, vm->asid);
+		kfree(vm);
+		return ERR_CAST(q);
+	}
 	fake_gpu_vm_prime_lockdep(vm);
 	return vm;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_vm_create);
 
 /**
- * fake_gpu_vm_destroy() - destroy a VM, its userptrs and wait for its jobs
+ * fake_gpu_vm_destroy() - destroy a VM, its userptrs and its queues, whose
+ * jobs it waits for
  * @vm: the VM
  */
 void fake_gpu_vm_destroy(struct fake_gpu_vm *vm)
 {
 	struct fake_gpu_userptr *uptr, *next;
+	struct fake_gpu_queue *q, *qnext;
 
 	list_for_each_entry_safe(uptr, next, &vm->userptrs, vm_link) {
 		fake_gpu_userptr_destroy(uptr);
 		list_del(&uptr->vm_link);
 		kfree(uptr);
 	}
+	/* The newest job of each queue is in the resv: all its jobs end. */
 	fake_gpu_vm_wait_jobs(vm);
+	list_for_each_entry_safe(q, qnext, &vm->queues, vm_link)
+		fake_gpu_queue_destroy(q);
 	dma_resv_fini(&vm->resv);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);

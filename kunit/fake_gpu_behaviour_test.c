@@ -6,7 +6,6 @@
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
-#include <linux/delay.h>
 #include <linux/dma-fence.h>
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -14,6 +13,7 @@
 
 #include "debugfs_file.h"
 #include "fake_gpu_test_common.h"
+#include "fake_gpu_testing.h"
 #include "two_pass_recorder.h"
 #include "two_pass_thread.h"
 
@@ -39,6 +39,7 @@ static void fgt_mode_desc(const struct fgt_mode *m, char *desc)
 {
 	strscpy(desc, m->name, KUNIT_PARAM_DESC_SIZE);
 }
+
 KUNIT_ARRAY_PARAM(fgt_modes, fgt_modes, fgt_mode_desc);
 
 static struct fake_gpu_stats fgt_stats(struct fake_gpu_dev *dev)
@@ -47,6 +48,24 @@ static struct fake_gpu_stats fgt_stats(struct fake_gpu_dev *dev)
 
 	fake_gpu_dev_stats(dev, &st);
 	return st;
+}
+
+/* One device, a VM on it and a bound userptr of FGT_PAGES fresh pages. */
+struct fgt_one {
+	unsigned long addr;
+	struct fake_gpu_dev *dev;
+	struct fake_gpu_vm *vm;
+	struct fake_gpu_userptr *uptr;
+};
+
+static void fgt_one_bound(struct kunit *test, struct fgt_one *one,
+			  enum fake_gpu_mode mode, unsigned int flags)
+{
+	one->addr = fgt_map(test, 0, FGT_PAGES, 1);
+	one->dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	one->vm = fgt_vm(test, one->dev, mode, flags);
+	one->uptr = fgt_userptr(test, one->vm, one->addr, FGT_PAGES);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one->uptr), 0);
 }
 
 /*
@@ -86,34 +105,35 @@ static void fgt_test_bind_read_unmap_rebind(struct kunit *test)
 	tp_detach_mm();
 }
 
-/* Flow 1: jobs pending -> the finish waits for them and invalidates. */
+/*
+ * Flow 1: jobs pending -> the finish waits for them and invalidates. The
+ * job runs until preempted, so it is pending at munmap however slow the
+ * machine is.
+ */
 static void fgt_test_flow_jobs_pending(struct kunit *test)
 {
-	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
-	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
-	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
-					FAKE_GPU_VM_FAULT_MODE);
-	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fgt_one one;
 	struct dma_fence *job;
 	struct fake_gpu_stats st;
 
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
-	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 20000, &job), 0);
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS,
+		      FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_PREEMPT_JOBS);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 2000, &job), 0);
 
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
 	KUNIT_EXPECT_TRUE_MSG(test, dma_fence_is_signaled(job),
 			      "munmap returned before the GPU job finished");
 	dma_fence_put(job);
 
-	st = fgt_stats(dev);
+	st = fgt_stats(one.dev);
 	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 1);
 	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 0);
 	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
 	KUNIT_EXPECT_EQ(test, st.finishes, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
-	fgt_expect_faults(test, uptr, FGT_PAGES);
-	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	fgt_expect_faults(test, one.uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
 }
 
@@ -123,50 +143,119 @@ static void fgt_test_flow_jobs_pending(struct kunit *test)
  */
 static void fgt_test_preempt_job(struct kunit *test)
 {
-	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
-	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
-	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
-					FAKE_GPU_VM_PREEMPT_JOBS);
-	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fgt_one one;
 	struct dma_fence *job;
 
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 1000, &job), 0);
-	msleep(20);
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_PREEMPT_JOBS);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 1000, &job), 0);
+	/* Whatever the device was given has run: the job was not. */
+	fake_gpu_dev_flush(one.dev);
 	KUNIT_EXPECT_FALSE_MSG(test, dma_fence_is_signaled(job),
 			       "the job ended without being preempted");
 
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(job));
-	KUNIT_EXPECT_EQ(test, fgt_stats(dev).deferred_jobs, 1);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_jobs, 1);
 	dma_fence_put(job);
-	fgt_expect_faults(test, uptr, FGT_PAGES);
+	fgt_expect_faults(test, one.uptr, FGT_PAGES);
+	tp_detach_mm();
+}
+
+/*
+ * Jobs of a queue end in submission order, whatever their durations, as on
+ * a GPU ring. dma_resv keeps only the newest fence of a fence context, so
+ * an older job that could end after a newer one would not be waited for.
+ */
+static void fgt_test_queue_jobs_in_order(struct kunit *test)
+{
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
+	struct fake_gpu_vm *vm;
+	struct dma_fence *slow, *quick;
+
+	fgt_map(test, 0, 1, 1);		/* the VM mirrors this thread's mm */
+	vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS, 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 100000, &slow), 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 10, &quick), 0);
+	KUNIT_EXPECT_EQ(test, slow->context, quick->context);
+	KUNIT_EXPECT_LT(test, slow->seqno, quick->seqno);
+
+	dma_fence_wait(quick, false);
+	KUNIT_EXPECT_TRUE_MSG(test, dma_fence_is_signaled(slow),
+			      "a later job of the queue ended before an earlier one");
+	dma_fence_put(quick);
+	dma_fence_put(slow);
+	tp_detach_mm();
+}
+
+/*
+ * Preempt-style jobs: munmap waits for a job that a quicker, later job of
+ * its queue replaced in the VM's dma_resv. The notifier preempts through
+ * the newest fence, and the queue stops every job before it first.
+ */
+static void fgt_test_preempt_earlier_job_waited(struct kunit *test)
+{
+	struct fgt_one one;
+	struct dma_fence *first, *second;
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS,
+		      FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_PREEMPT_JOBS);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 5000, &first), 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 10, &second), 0);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_EXPECT_TRUE_MSG(test, dma_fence_is_signaled(first),
+			      "munmap returned while an earlier job of the queue ran");
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(second));
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_jobs, 1);
+	dma_fence_put(second);
+	dma_fence_put(first);
+	tp_detach_mm();
+}
+
+/*
+ * Queues are timelines of their own: distinct fence contexts, all in the
+ * VM's resv, so munmap waits for the jobs of every queue.
+ */
+static void fgt_test_queues_own_timelines(struct kunit *test)
+{
+	struct dma_fence *a, *b;
+	struct fake_gpu_queue *q;
+	struct fgt_one one;
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_PREEMPT_JOBS);
+	q = fake_gpu_queue_create(one.vm);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, q);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 3000, &a), 0);
+	KUNIT_ASSERT_EQ(test, fake_gpu_queue_submit(q, 10, &b), 0);
+	KUNIT_EXPECT_NE(test, a->context, b->context);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(a));
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(b));
+	dma_fence_put(b);
+	dma_fence_put(a);
 	tp_detach_mm();
 }
 
 /* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
 static void fgt_test_flow_tlb_deferred(struct kunit *test)
 {
-	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
-	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
-	struct fake_gpu_vm *vm = fgt_vm(test, dev, FAKE_GPU_TWO_PASS,
-					FAKE_GPU_VM_FAULT_MODE);
-	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
+	struct fgt_one one;
 	struct fake_gpu_stats st;
 
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
 
-	st = fgt_stats(dev);
+	st = fgt_stats(one.dev);
 	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
 	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 0);
 	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
 	KUNIT_EXPECT_EQ(test, st.finishes, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_submitted, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
-	fgt_expect_faults(test, uptr, FGT_PAGES);
-	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	fgt_expect_faults(test, one.uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
 }
 
@@ -280,7 +369,6 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 					FAKE_GPU_VM_FAULT_MODE);
 	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
 	struct fake_gpu_stats st;
-	int i;
 
 	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
 	fgt_expect_reads(test, uptr, FGT_PAGES, 1);	/* fills the TLB */
@@ -293,8 +381,7 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 	fake_gpu_dev_set_test_flags(dev, 0);
 
 	/* Once the invalidation completes, the translations are gone. */
-	for (i = 0; i < 100 && fgt_stats(dev).inval_completed == 0; i++)
-		msleep(20);
+	fake_gpu_dev_flush(dev);
 	st = fgt_stats(dev);
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
@@ -405,6 +492,24 @@ static void fgt_test_bad_arguments(struct kunit *test)
 	tp_detach_mm();
 }
 
+/* Undo fgt_fail_finishes(), even after a failed assertion. */
+static void fgt_fail_finishes_off(void *unused)
+{
+	fake_gpu_finish_fail.probability = 0;
+	atomic_set(&fake_gpu_finish_fail.times, 0);
+}
+
+/* Fail the next @times finish allocations from a pool. */
+static void fgt_fail_finishes(struct kunit *test, int times)
+{
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_fail_finishes_off,
+							NULL), 0);
+	fake_gpu_finish_fail.probability = 100;
+	fake_gpu_finish_fail.interval = 1;
+	fake_gpu_finish_fail.verbose = 0;
+	atomic_set(&fake_gpu_finish_fail.times, times);
+}
+
 /*
  * A VM that takes finishes from a GFP_NOWAIT pool falls back to the
  * synchronous flow when the allocation fails, and stays correct.
@@ -426,13 +531,8 @@ static void fgt_test_pool_failure_falls_back(struct kunit *test)
 	fgt_expect_reads(test, a, FGT_PAGES, 1);
 
 	/* Fail the next pool allocation only: a's; b's succeeds. */
-	fake_gpu_finish_fail.probability = 100;
-	fake_gpu_finish_fail.interval = 1;
-	fake_gpu_finish_fail.verbose = 0;
-	atomic_set(&fake_gpu_finish_fail.times, 1);
+	fgt_fail_finishes(test, 1);
 	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 2 * FGT_PAGES << PAGE_SHIFT), 0);
-	fake_gpu_finish_fail.probability = 0;
-	atomic_set(&fake_gpu_finish_fail.times, 0);
 
 	st = fgt_stats(dev);
 	KUNIT_EXPECT_EQ(test, st.sync_no_finish, 1);
@@ -450,6 +550,9 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE_PARAM(fgt_test_bind_read_unmap_rebind, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_flow_jobs_pending),
 	KUNIT_CASE(fgt_test_preempt_job),
+	KUNIT_CASE(fgt_test_queue_jobs_in_order),
+	KUNIT_CASE(fgt_test_preempt_earlier_job_waited),
+	KUNIT_CASE(fgt_test_queues_own_timelines),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
@@ -464,6 +567,7 @@ static struct kunit_suite fgt_behaviour_suite = {
 	.name = "fake_gpu",
 	.test_cases = fgt_behaviour_cases,
 };
+
 kunit_test_suite(fgt_behaviour_suite);
 
 MODULE_DESCRIPTION("KUnit tests for the fake GPU");

@@ -147,7 +147,7 @@ static void fgb_test_noise(struct kunit *test)
 /* Scenario core: plain notifiers that never defer. */
 struct fgb_notifier {
 	struct mmu_interval_notifier sub;
-	spinlock_t lock;
+	spinlock_t lock;	/* what a driver's notifier would take */
 };
 
 static bool fgb_invalidate(struct mmu_interval_notifier *sub,
@@ -186,8 +186,10 @@ static const struct mmu_interval_notifier_ops fgb_null_finish_ops = {
 static void fgb_core_point(struct kunit *test, unsigned long addr,
 			   unsigned int n, bool two_pass)
 {
+	const struct mmu_interval_notifier_ops *ops;
 	struct fgb_notifier *nf;
 	unsigned int i, r;
+	int ret;
 	u64 *ns;
 	ktime_t t0;
 
@@ -197,9 +199,10 @@ static void fgb_core_point(struct kunit *test, unsigned long addr,
 	KUNIT_ASSERT_NOT_NULL(test, ns);
 	for (i = 0; i < n; i++) {
 		spin_lock_init(&nf[i].lock);
-		KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&nf[i].sub,
-				current->mm, addr, FGB_PAGES << PAGE_SHIFT,
-				two_pass ? &fgb_null_finish_ops : &fgb_single_ops), 0);
+		ops = two_pass ? &fgb_null_finish_ops : &fgb_single_ops;
+		ret = mmu_interval_notifier_insert(&nf[i].sub, current->mm, addr,
+						   FGB_PAGES << PAGE_SHIFT, ops);
+		KUNIT_ASSERT_EQ(test, ret, 0);
 	}
 	for (r = 0; r < reps; r++) {
 		fgt_map(test, addr, FGB_PAGES, 0);
@@ -241,4 +244,5 @@ static struct kunit_suite fgb_suite = {
 	.name = "fake_gpu_bench",
 	.test_cases = fgb_cases,
 };
+
 kunit_test_suite(fgb_suite);

@@ -24,4 +24,5 @@ static struct kunit_suite gcov_dump_suite = {
 	.name = "gcov_dump",
 	.test_cases = gcov_dump_cases,
 };
+
 kunit_test_suite(gcov_dump_suite);

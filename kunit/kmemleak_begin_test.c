@@ -37,4 +37,5 @@ static struct kunit_suite kml_begin_suite = {
 	.name = "kmemleak_begin",
 	.test_cases = kml_begin_cases,
 };
+
 kunit_test_suite(kml_begin_suite);

@@ -57,4 +57,5 @@ static struct kunit_suite kml_end_suite = {
 	.name = "kmemleak_end",
 	.test_cases = kml_end_cases,
 };
+
 kunit_test_suite(kml_end_suite);

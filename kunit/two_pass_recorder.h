@@ -50,7 +50,7 @@ struct tp_event {
  * @overflow: set when a call did not fit in @events
  */
 struct tp_log {
-	spinlock_t lock;
+	spinlock_t lock;	/* @events, @count, @overflow */
 	struct tp_event events[TP_MAX_EVENTS];
 	int count;
 	bool overflow;

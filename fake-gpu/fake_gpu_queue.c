@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * fake-gpu exec queues: the timelines of emulated GPU jobs.
+ *
+ * A queue is what a GPU's ring or xe's exec queue is: one dma_fence
+ * context, whose jobs run one at a time in submission order, so their
+ * fences signal in seqno order. That is the contract dma_resv relies on:
+ * dma_resv_add_fence() keeps only the newest fence of a context, so a job
+ * that could end after a later one of its queue would vanish from the VM's
+ * reservation and nobody would wait for it. A VM may have several queues.
+ *
+ * Each queue has a ring worker on its device's job workqueue that takes
+ * the queue's runnable jobs in order, runs each for its duration and
+ * signals its fence. A job of a normal queue is runnable when submitted.
+ * A job of a preempt queue (FAKE_GPU_VM_PREEMPT_JOBS) runs until it is
+ * preempted, as xe's long-running jobs behind their preempt fences do:
+ * enabling signalling on its fence is the preemption request, which makes
+ * it and every earlier job of the queue runnable; the duration is then
+ * the time the job takes to stop.
+ *
+ * Lifetime: the VM owns its queues and a reference on each; every job
+ * holds a reference on its queue, dropped when its fence is released, so
+ * the queue's lock (the fences' lock) outlives every fence that uses it.
+ */
+#include <linux/hrtimer.h>
+#include <linux/slab.h>
+
+#include "fake_gpu_internal.h"
+
+struct fake_gpu_job {
+	struct dma_fence fence;		/* first: freed with dma_fence_free() */
+	struct fake_gpu_queue *queue;
+	struct list_head link;		/* on the queue's waiting or runnable list */
+	u32 duration_us;
+};
+
+static struct fake_gpu_job *to_job(struct dma_fence *fence)
+{
+	return container_of(fence, struct fake_gpu_job, fence);
+}
+
+static const char *fake_gpu_job_driver_name(struct dma_fence *fence)
+{
+	return "fake-gpu";
+}
+
+static const char *fake_gpu_job_timeline_name(struct dma_fence *fence)
+{
+	return "job";
+}
+
+static void fake_gpu_queue_free(struct kref *ref)
+{
+	kfree(container_of(ref, struct fake_gpu_queue, ref));
+}
+
+static void fake_gpu_job_release(struct dma_fence *fence)
+{
+	struct fake_gpu_queue *q = to_job(fence)->queue;
+
+	dma_fence_free(fence);
+	kref_put(&q->ref, fake_gpu_queue_free);
+}
+
+static const struct dma_fence_ops fake_gpu_job_fence_ops = {
+	.get_driver_name = fake_gpu_job_driver_name,
+	.get_timeline_name = fake_gpu_job_timeline_name,
+	.release = fake_gpu_job_release,
+};
+
+/*
+ * The preemption request: called by dma_fence_enable_signaling() with the
+ * queue's lock held. Earlier jobs stop first, in order.
+ */
+static bool fake_gpu_job_enable_signaling(struct dma_fence *fence)
+{
+	struct fake_gpu_queue *q = to_job(fence)->queue;
+	struct fake_gpu_job *job, *next;
+
+	lockdep_assert_held(&q->lock);
+	list_for_each_entry_safe(job, next, &q->waiting, link) {
+		if (job->fence.seqno > fence->seqno)
+			break;
+		list_move_tail(&job->link, &q->runnable);
+	}
+	queue_work(q->vm->dev->job_wq, &q->ring);
+	return true;
+}
+
+static const struct dma_fence_ops fake_gpu_preempt_job_fence_ops = {
+	.get_driver_name = fake_gpu_job_driver_name,
+	.get_timeline_name = fake_gpu_job_timeline_name,
+	.enable_signaling = fake_gpu_job_enable_signaling,
+	.release = fake_gpu_job_release,
+};
+
+/* The ring: run the queue's runnable jobs one after the other. */
+static void fake_gpu_queue_ring(struct work_struct *work)
+{
+	struct fake_gpu_queue *q = container_of(work, struct fake_gpu_queue, ring);
+	struct fake_gpu_job *job;
+	ktime_t deadline;
+	bool cookie;
+
+	for (;;) {
+		spin_lock_irq(&q->lock);
+		job = list_first_entry_or_null(&q->runnable, struct fake_gpu_job,
+					       link);
+		if (job)
+			list_del_init(&job->link);
+		spin_unlock_irq(&q->lock);
+		if (!job)
+			return;
+
+		cookie = dma_fence_begin_signalling();
+		deadline = ktime_add_us(ktime_get(), job->duration_us);
+		fake_gpu_sleep_until(deadline);
+		dma_fence_signal(&job->fence);
+		dma_fence_end_signalling(cookie);
+		/* The ring's reference, taken when the job was submitted. */
+		dma_fence_put(&job->fence);
+	}
+}
+
+/**
+ * fake_gpu_queue_create() - add an exec queue to a VM
+ * @vm: the VM; the queue lives until the VM is destroyed
+ *
+ * Jobs of the queue are preempt-style if the VM was created with
+ * FAKE_GPU_VM_PREEMPT_JOBS.
+ *
+ * Return: the queue, or ERR_PTR(-ENOMEM).
+ */
+struct fake_gpu_queue *fake_gpu_queue_create(struct fake_gpu_vm *vm)
+{
+	struct fake_gpu_queue *q;
+
+	q = kzalloc_obj(*q, GFP_KERNEL);
+	if (!q)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&q->ref);
+	q->vm = vm;
+	q->context = dma_fence_context_alloc(1);
+	spin_lock_init(&q->lock);
+	INIT_LIST_HEAD(&q->waiting);
+	INIT_LIST_HEAD(&q->runnable);
+	INIT_WORK(&q->ring, fake_gpu_queue_ring);
+
+	mutex_lock(&vm->lock);
+	list_add_tail(&q->vm_link, &vm->queues);
+	mutex_unlock(&vm->lock);
+	return q;
+}
+EXPORT_SYMBOL_GPL(fake_gpu_queue_create);
+
+/**
+ * fake_gpu_queue_submit() - run an emulated GPU job on an exec queue
+ * @q: the queue
+ * @duration_us: how long the job runs (a preempt-style job: how long it
+ *               takes to stop), at most FAKE_GPU_MAX_JOB_US
+ * @fence: if not NULL, receives a reference to the job's fence
+ *
+ * The job's fence gets the queue's next seqno and joins the VM's dma_resv
+ * with BOOKKEEP usage, which the notifiers wait for, before the job can
+ * run: the seqno, the resv and the queue's lists are updated under the
+ * VM's resv lock, so fences enter the resv in seqno order.
+ *
+ * Return: 0, -EINVAL for a too long job, or -ENOMEM.
+ */
+int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
+			  struct dma_fence **fence)
+{
+	struct fake_gpu_vm *vm = q->vm;
+	struct fake_gpu_job *job;
+	bool preempt;
+	int ret;
+
+	if (duration_us > FAKE_GPU_MAX_JOB_US)
+		return -EINVAL;
+	job = kzalloc_obj(*job, GFP_KERNEL);
+	if (!job)
+		return -ENOMEM;
+	job->queue = q;
+	job->duration_us = duration_us;
+	INIT_LIST_HEAD(&job->link);
+	preempt = vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
+
+	dma_resv_lock(&vm->resv, NULL);
+	ret = dma_resv_reserve_fences(&vm->resv, 1);
+	if (ret) {
+		dma_resv_unlock(&vm->resv);
+		kfree(job);
+		return ret;
+	}
+	kref_get(&q->ref);
+	/* Under the resv lock: seqnos are handed out in resv order. */
+	dma_fence_init(&job->fence, preempt ? &fake_gpu_preempt_job_fence_ops :
+		       &fake_gpu_job_fence_ops, &q->lock, q->context, ++q->seqno);
+	if (fence)
+		*fence = dma_fence_get(&job->fence);
+	/* The ring's reference: dma_fence_init()'s. */
+	spin_lock_irq(&q->lock);
+	list_add_tail(&job->link, preempt ? &q->waiting : &q->runnable);
+	if (!preempt)
+		queue_work(vm->dev->job_wq, &q->ring);
+	spin_unlock_irq(&q->lock);
+	dma_resv_add_fence(&vm->resv, &job->fence, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_unlock(&vm->resv);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(fake_gpu_queue_submit);
+
+/*
+ * Destroy a queue of a VM being destroyed, after all its jobs signalled:
+ * the ring may still be dropping its last job reference.
+ */
+void fake_gpu_queue_destroy(struct fake_gpu_queue *q)
+{
+	flush_work(&q->ring);
+	WARN_ON(!list_empty(&q->waiting) || !list_empty(&q->runnable));
+	list_del(&q->vm_link);
+	kref_put(&q->ref, fake_gpu_queue_free);
+}

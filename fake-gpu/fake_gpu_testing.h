@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * fake-gpu hooks for its KUnit suites only: misbehaviour to prove that the
+ * tests see it, and waits that replace sleeping in tests.
+ */
+#ifndef _FAKE_GPU_TESTING_H
+#define _FAKE_GPU_TESTING_H
+
+#include <linux/fault-inject.h>
+
+#include "fake_gpu.h"
+
+/* Test-only switches, off in normal operation. */
+/* The finish returns without waiting for its TLB invalidation (unsafe). */
+#define FAKE_GPU_TEST_SKIP_TLB_WAIT	BIT(0)
+
+/*
+ * Fails allocations from the finish pool of FAKE_GPU_VM_FINISH_POOL VMs,
+ * for tests of the synchronous fallback. Inert until configured.
+ */
+extern struct fault_attr fake_gpu_finish_fail;
+
+void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags);
+void fake_gpu_dev_flush(struct fake_gpu_dev *dev);
+
+#endif /* _FAKE_GPU_TESTING_H */
