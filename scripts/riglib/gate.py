@@ -13,7 +13,9 @@ first report. The gate reads the whole console log and fails on:
 
 Which test was running when a line was printed: KTAP prints a test's result
 after the test, so it is the next result line at the depth of the
-innermost open "# Subtest:" header.
+innermost open "# Subtest:" header. kselftest's harness also prints
+"#  RUN  name ..." before each test, which names the test that was running
+when the kernel crashed before its result.
 """
 
 import configparser
@@ -70,6 +72,9 @@ CONTEXT_LINES = 8
 PREFIX = re.compile(r'^\[\s*\d+\.\d+\]\s?')
 RESULT = re.compile(r'^(\s*)(not ok|ok) (\d+)\s*(?:- )?([^#]*?)\s*(?:#\s*(\S+)(.*))?$')
 SUBTEST = re.compile(r'^(\s*)# Subtest: (\S+)')
+KSFT_RUN = re.compile(r'^#\s+RUN\s+(\S+)\s+\.\.\.')
+# running_at()'s suffix for a KTAP test that started but never reported.
+UNREPORTED = ' (crashed before its result was printed)'
 PLAN = re.compile(r'^(\s*)1\.\.(\d+)\s*$')
 
 
@@ -100,6 +105,9 @@ class Verdict:
         self.missing = []         # tests whose expected splats did not all fire
         self.failures = []        # one line per reason the run fails
         self.complete = False
+        # The test running when the log stopped early: a name, or for a
+        # KUnit suite whose case is unknown "suite" + UNREPORTED.
+        self.crashed_in = None
 
     def count(self, status):
         return sum(1 for _, s in self.tests if s == status)
@@ -135,6 +143,7 @@ class _Ktap:
         self.top_plan = None
         self.top_results = 0
         self.start = None         # line of the first KTAP/TAP version line
+        self.runs = []            # kselftest "RUN" lines: (index, name)
         stack = []
         marks = []                # per open subtest: len(results) when it opened
         started = False
@@ -145,6 +154,10 @@ class _Ktap:
                 if not started:
                     continue
                 self.start = i
+            m = KSFT_RUN.match(line)
+            if m:
+                self.runs.append((i, m.group(1)))
+                continue
             m = SUBTEST.match(line)
             if m:
                 stack.append((len(m.group(1)), m.group(2)))
@@ -182,8 +195,14 @@ class _Ktap:
         """Name of the test running when line @index was printed."""
         stack = self.open_at[index] if index < len(self.open_at) else ()
         if not stack:
-            # Flat TAP (kselftest): its tests are results at indent 0, and
-            # the one running is the next of them.
+            # Flat TAP (kselftest): the last test that said RUN, unless its
+            # result came before @index.
+            run = next((r for r in reversed(self.runs) if r[0] <= index), None)
+            if run is not None and not any(run[0] < r[0] < index and r[1] == 0 and
+                                           r[2] == run[1] for r in self.results):
+                return run[1]
+            # Otherwise its tests are results at indent 0, and the one
+            # running is the next of them.
             nxt = next((r for r in self.results if r[0] > index and r[1] == 0), None)
             if nxt is not None and self.start is not None and index > self.start:
                 return nxt[2]
@@ -200,7 +219,7 @@ class _Ktap:
                 return name
         if end is not None:
             return f'{prefix} (suite init or exit)'
-        return f'{prefix} (crashed before its result was printed)'
+        return prefix + UNREPORTED
 
 
 class Expected:
@@ -318,6 +337,9 @@ def judge(text, expected=None, timed_out=False):
         verdict.failures.append(
             f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
             f'suites reported; last test result: {last}')
+    if timed_out or (ktap.top_plan is not None and not verdict.complete):
+        end = max((i for i, ln in enumerate(lines) if ln.strip()), default=0)
+        verdict.crashed_in = ktap.running_at(end)
     if verdict.count('pass') + verdict.count('fail') == 0:
         verdict.failures.append('zero tests ran')
     for name, status in verdict.tests:

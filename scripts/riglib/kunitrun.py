@@ -177,7 +177,40 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     timeout = None
     if timed_out:
         timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
-    return judge(name, rdir, summary, console, timeout)
+    summary = judge(name, rdir, summary, console, timeout)
+    crashed = summary.get('crashed_in') or ''
+    if crashed.endswith(gate.UNREPORTED) and '.' not in crashed:
+        suite = crashed[:-len(gate.UNREPORTED)]
+        case = crashed_case(tree, bdir, suite, summary.get('results', []))
+        if case:
+            summary['crashed_in'] = case
+            report.write_summary(rdir, summary)
+    return summary
+
+
+def list_tests(tree, bdir, filter_glob):
+    """The "suite.case" names a built kernel runs for @filter_glob, in order."""
+    cmd = _kunit_cmd(tree, 'exec', bdir, None) + ['--list_tests', filter_glob]
+    res = subprocess.run(cmd, cwd=tree, env=_env(), stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=120)
+    return [ln.strip() for ln in res.stdout.splitlines()
+            if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
+
+
+def crashed_case(tree, bdir, suite, reported):
+    """The case of @suite that was running when the kernel stopped.
+
+    KUnit prints a result only after a case, so the one that never reported
+    is the first of the suite's cases, in run order, without a result in
+    @reported ("suite.case" or "suite.case.param" names); None if the list
+    cannot be had.
+    """
+    done = {'.'.join(t.split('.', 2)[:2]) for t in reported}
+    try:
+        cases = list_tests(tree, bdir, f'{suite}.*')
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return next((c for c in cases if c not in done), None)
 
 
 def judge(name, rdir, summary, console, timeout=None):
@@ -195,6 +228,8 @@ def judge(name, rdir, summary, console, timeout=None):
     summary['expected_splats'] = [s.to_json() for s in verdict.expected]
     summary['expected_missing'] = verdict.missing
     summary['failures'] = verdict.failures
+    summary['results'] = [name for name, _ in verdict.tests]
+    summary['crashed_in'] = verdict.crashed_in
     if timeout:
         summary['timeout'] = timeout
     summary['status'] = 'pass' if verdict.passed else 'fail'

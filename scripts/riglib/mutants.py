@@ -18,7 +18,10 @@ Each mutant is applied, the suites are built and run in the given profile
 (userspace mutants: in the userspace profile), and the mutant is reverted,
 whatever happened. A mutant passes the check
 when the run fails and every listed case failed (or was the one running
-when the kernel crashed or splatted).
+when the kernel crashed or splatted). A crash counts against the one test
+that was running (the gate's crashed_in, a KUnit case found from the
+kernel's own test list): a mutant whose kernel dies in another test than
+the one its header names is not caught.
 """
 
 import glob
@@ -81,9 +84,13 @@ def _failed_tests(summary):
     failed |= set(summary.get('expected_missing', ()))
     # A failed parameter ("suite.case.param") fails its case too.
     failed |= {'.'.join(t.split('.', 2)[:2]) for t in failed if t.count('.') >= 2}
-    for f in summary['failures']:
-        if 'crashed or went silent' in f or f.startswith('timeout'):
-            failed.add('(crash or timeout)')
+    crashed = summary.get('crashed_in')
+    if crashed:
+        failed.add(crashed)
+        failed.add('.'.join(crashed.split('.', 2)[:2]))
+    elif any('crashed or went silent' in f or f.startswith('timeout')
+             for f in summary['failures']):
+        failed.add('(crash or timeout in no known test)')
     return failed
 
 
@@ -138,8 +145,7 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
         finally:
             run(['git', '-C', where, 'apply', '-R', path])
         failed = _failed_tests(summary)
-        crashed = '(crash or timeout)' in failed
-        missed = [c for c in caught if c not in failed and not crashed]
+        missed = [c for c in caught if c not in failed]
         ok = summary['status'] == 'fail' and not missed and \
             not any(f.startswith('build') for f in summary['failures'])
         if any(f.startswith('build') for f in summary['failures']):

@@ -41,9 +41,13 @@ def junit(summary, verdict):
     return ET.tostring(suite, encoding='unicode')
 
 
-def write(rdir, summary, verdict, console):
+def write_summary(rdir, summary):
     with open(os.path.join(rdir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
+
+
+def write(rdir, summary, verdict, console):
+    write_summary(rdir, summary)
     with open(os.path.join(rdir, 'junit.xml'), 'w') as f:
         f.write('<?xml version="1.0" encoding="UTF-8"?>\n' + junit(summary, verdict) + '\n')
     if console and not os.path.exists(os.path.join(rdir, 'console.log')):

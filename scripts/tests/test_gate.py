@@ -243,6 +243,18 @@ class BrokenRuns(unittest.TestCase):
         self.assertFalse(v.passed)
         self.assertEqual(v.splats[0].kind, 'panic')
         self.assertIn('crashed before its result', v.splats[0].test)
+        # The case is unknown from the log alone: the suite is.
+        self.assertEqual(v.crashed_in, 'mmu_interval_two_pass' + gate.UNREPORTED)
+
+    def test_crash_inside_a_parameterized_case_names_the_case(self):
+        log = ('KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n'
+               '    1..2\n    ok 1 a\n        KTAP version 1\n'
+               '        # Subtest: b\n        ok 1 p0\n' + read('splats/oops-panic.txt'))
+        v = gate.judge(log)
+        self.assertEqual(v.crashed_in, 's.b' + gate.UNREPORTED)
+
+    def test_complete_log_names_no_crash(self):
+        self.assertIsNone(gate.judge(read('clean.log')).crashed_in)
 
     def test_empty_log_fails(self):
         v = gate.judge('')
@@ -328,6 +340,18 @@ class Tap13(unittest.TestCase):
     def test_splat_before_the_tests_is_boot(self):
         log = read('splats/warning.txt') + HARNESS
         self.assertEqual(gate.judge(log).splats[0].test, 'boot')
+
+    def test_crash_names_the_case_that_said_run(self):
+        cut = HARNESS.index('# fake_gpu_test.c:300')
+        v = gate.judge(HARNESS[:cut] + read('splats/kasan-uaf.txt')
+                       + read('splats/oops-panic.txt'))
+        self.assertFalse(v.passed)
+        self.assertEqual(v.crashed_in, 'gpu.one_two_pass.madv_dontneed_zeroes')
+        self.assertEqual(v.splats[0].test, 'gpu.one_two_pass.madv_dontneed_zeroes')
+        # A case that reported before the crash is not the one running.
+        cut = HARNESS.index('#      SKIP')
+        v = gate.judge(HARNESS[:cut] + read('splats/oops-panic.txt'))
+        self.assertNotEqual(v.crashed_in, 'gpu.one_two_pass.madv_dontneed_zeroes')
 
 
 if __name__ == '__main__':

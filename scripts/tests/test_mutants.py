@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import unittest
 
-from riglib import mutants, profiles
+from riglib import kunitrun, mutants, profiles
 from riglib.util import RigError
 
 XE = '''Mutant: something in xe
@@ -62,6 +62,30 @@ class Mutants(unittest.TestCase):
         self.assertIn('s.other', failed)
         self.assertIn('t.c', failed)
         self.assertNotIn('s', failed)
+
+    def test_a_crash_counts_against_the_running_test_only(self):
+        summary = {'failures': ['kernel crashed or went silent: 1 of 3 suites reported; '
+                                'last test result: s.a'],
+                   'splats': [], 'crashed_in': 's.b'}
+        failed = mutants._failed_tests(summary)
+        self.assertIn('s.b', failed)
+        self.assertNotIn('s.a', failed)
+        self.assertNotIn('s.c', failed)
+        # Nobody known was running: the crash catches no listed case.
+        del summary['crashed_in']
+        failed = mutants._failed_tests(summary)
+        self.assertEqual(failed, {'(crash or timeout in no known test)'})
+
+    def test_the_crashed_kunit_case_is_the_first_unreported_one(self):
+        listed = ['s.a', 's.b', 's.c']
+        orig = kunitrun.list_tests
+        kunitrun.list_tests = lambda tree, bdir, glob: listed
+        try:
+            self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a', 'x.y']), 's.b')
+            self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a.p1', 's.b']), 's.c')
+            self.assertIsNone(kunitrun.crashed_case('t', 'b', 's', listed))
+        finally:
+            kunitrun.list_tests = orig
 
     def test_every_repo_mutant_names_a_known_profile(self):
         known = profiles.load()
