@@ -178,14 +178,30 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     if timed_out:
         timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
     summary = judge(name, rdir, summary, console, timeout)
-    crashed = summary.get('crashed_in') or ''
-    if crashed.endswith(gate.UNREPORTED) and '.' not in crashed:
-        suite = crashed[:-len(gate.UNREPORTED)]
-        case = crashed_case(tree, bdir, suite, summary.get('results', []))
-        if case:
-            summary['crashed_in'] = case
-            report.write_summary(rdir, summary)
+    if name_crashed_case(tree, bdir, summary):
+        report.write_summary(rdir, summary)
     return summary
+
+
+def name_crashed_case(tree, bdir, summary):
+    """Name the KUnit case a crash stopped in @summary; True if it changed.
+
+    The gate knows an open parameterized case from the log; of a suite it
+    knows only the suite.
+    """
+    crashed = summary.get('crashed_in') or ''
+    if not crashed.endswith(gate.UNREPORTED):
+        return False
+    case = crashed[:-len(gate.UNREPORTED)]
+    if '.' not in case:
+        case = crashed_case(tree, bdir, case, summary.get('results', []))
+    if not case:
+        return False
+    summary['crashed_in'] = case
+    for splat in summary['splats']:
+        if splat['test'] == crashed:
+            splat['test'] = case
+    return True
 
 
 def list_tests(tree, bdir, filter_glob):

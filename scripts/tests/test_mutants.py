@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import unittest
 
-from riglib import kunitrun, mutants, profiles
+from riglib import gate, kunitrun, mutants, profiles
 from riglib.util import RigError
 
 XE = '''Mutant: something in xe
@@ -84,6 +84,17 @@ class Mutants(unittest.TestCase):
             self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a', 'x.y']), 's.b')
             self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a.p1', 's.b']), 's.c')
             self.assertIsNone(kunitrun.crashed_case('t', 'b', 's', listed))
+            summary = {'crashed_in': 's' + gate.UNREPORTED, 'results': ['s.a'],
+                       'splats': [{'test': 's' + gate.UNREPORTED}]}
+            self.assertTrue(kunitrun.name_crashed_case('t', 'b', summary))
+            self.assertEqual(summary['crashed_in'], 's.b')
+            self.assertEqual(summary['splats'][0]['test'], 's.b')
+            # An open parameterized case: no list needed.
+            kunitrun.list_tests = None
+            summary = {'crashed_in': 's.c' + gate.UNREPORTED, 'splats': []}
+            self.assertTrue(kunitrun.name_crashed_case('t', 'b', summary))
+            self.assertEqual(summary['crashed_in'], 's.c')
+            self.assertFalse(kunitrun.name_crashed_case('t', 'b', {'crashed_in': None}))
         finally:
             kunitrun.list_tests = orig
 
