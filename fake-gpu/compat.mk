@@ -7,8 +7,6 @@
 
 rig-have = $(if $(shell grep -qsF '$(2)' $(srctree)/$(1) && echo y),-DRIG_HAVE_$(3))
 
-# 6.13: MODULE_IMPORT_NS("NS") takes a string.
-ccflags-y += $(call rig-have,include/linux/module.h,MODULE_INFO(import_ns$(comma) ns),MODULE_IMPORT_NS_STRING)
 # 7.3: typed allocators, kzalloc_obj(*p, gfp).
 ccflags-y += $(call rig-have,include/linux/slab.h,define kzalloc_obj,KZALLOC_OBJ)
 # 7.3: dma_fence_enable_sw_signaling() became dma_fence_enable_signaling().

@@ -5,6 +5,8 @@
  * fake_gpu.canary=NAME; "scripts/rig canaries" boots the debug kernel once
  * per canary and requires the run to fail with the expected detector.
  */
+#define pr_fmt(fmt) "fake_gpu: " fmt
+
 #include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <linux/sysfs.h>
@@ -28,7 +30,7 @@ static int fake_gpu_canary_set(const char *val, const struct kernel_param *kp)
 	int i = sysfs_match_string(fake_gpu_canary_names, val);
 
 	if (i < 0) {
-		pr_err("fake_gpu: unknown canary \"%s\"\n", val);
+		pr_err("unknown canary \"%s\"\n", val);
 		return -EINVAL;
 	}
 	fake_gpu_canary_on = i;

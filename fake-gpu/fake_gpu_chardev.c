@@ -23,6 +23,8 @@
  * mm_count references, and the notifiers have already seen the release
  * walk.
  */
+#define pr_fmt(fmt) "fake_gpu: " fmt
+
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/moduleparam.h>
@@ -343,7 +345,7 @@ static int __init fake_gpu_chardev_init(void)
 	int ret;
 
 	if (!fake_gpu_ndevs || fake_gpu_ndevs > 64) {
-		pr_err("fake_gpu: devices=%u: must be 1 to 64\n", fake_gpu_ndevs);
+		pr_err("devices=%u: must be 1 to 64\n", fake_gpu_ndevs);
 		return -EINVAL;
 	}
 	fake_gpu_cdevs = kcalloc(fake_gpu_ndevs, sizeof(*fake_gpu_cdevs), GFP_KERNEL);
@@ -352,7 +354,7 @@ static int __init fake_gpu_chardev_init(void)
 	ret = fake_gpu_devs_create(fake_gpu_ndevs, fake_gpu_latency_us, 0,
 				   fake_gpu_cdevs);
 	if (ret) {
-		pr_err("fake_gpu: latency_us=%u: cannot create the devices (%d)\n",
+		pr_err("latency_us=%u: cannot create the devices (%d)\n",
 		       fake_gpu_latency_us, ret);
 		goto err_free;
 	}

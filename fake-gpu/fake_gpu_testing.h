@@ -21,6 +21,20 @@
 extern struct fault_attr fake_gpu_finish_fail;
 
 void fake_gpu_dev_set_test_flags(struct fake_gpu_dev *dev, unsigned long flags);
+
+/**
+ * enum fake_gpu_window - the windows fake_gpu_race_window() marks
+ * @FAKE_GPU_WINDOW_BIND: a bind faulted the range, has not installed it
+ * @FAKE_GPU_WINDOW_ORACLE: the oracle took its CPU snapshot, has not
+ *                          compared it yet
+ */
+enum fake_gpu_window {
+	FAKE_GPU_WINDOW_BIND,
+	FAKE_GPU_WINDOW_ORACLE,
+};
+
+void fake_gpu_race_window(struct fake_gpu_userptr *uptr,
+			  enum fake_gpu_window window);
 void fake_gpu_dev_flush(struct fake_gpu_dev *dev);
 
 #endif /* _FAKE_GPU_TESTING_H */

@@ -2,14 +2,17 @@
 /*
  * fake-gpu userptrs: user ranges mirrored into GPU PTEs with HMM.
  *
- * Binding follows the VM_BIND locking rules for userptrs: sample the
- * notifier sequence with mmu_interval_read_begin(), fault the range with
- * hmm_range_fault(), then take the notifier lock for read and install the
- * PTEs only if mmu_interval_read_retry() says no invalidation ran in
- * between. The PTEs are pfns without page references, as in real drivers:
- * the notifier is what keeps the GPU off pages the CPU no longer maps.
+ * Binding follows the VM_BIND locking rules for userptrs, as lib/test_hmm.c
+ * does: sample the notifier sequence with mmu_interval_read_begin(), fault
+ * the range with hmm_range_fault() into a private pfn array, then take the
+ * notifier lock and copy the array into the PTEs only if
+ * mmu_interval_read_retry() says no invalidation ran in between. The PTEs
+ * are pfns without page references, as in real drivers: the notifier is
+ * what keeps the GPU off pages the CPU no longer maps.
  */
+#include <kunit/static_stub.h>
 #include <linux/hmm.h>
+#include <linux/jiffies.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -101,31 +104,81 @@ out_mmput:
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_create);
 
-/*
- * hmm_range_fault() over @range of @uptr, retried while an invalidation
- * collides; @range->notifier_seq is the sequence the result is valid for.
+/**
+ * fake_gpu_race_window() - where an invalidation may run on another CPU
+ * @uptr: the userptr whose range was just faulted
+ * @window: FAKE_GPU_WINDOW_BIND or FAKE_GPU_WINDOW_ORACLE
+ *
+ * Called after hmm_range_fault() and before the notifier lock is taken:
+ * the window mmu_interval_read_retry() closes. Does nothing; a KUnit test
+ * redirects it (a static stub) to run an invalidation there, which UML,
+ * one CPU without preemption, never does by itself.
  */
-static int fake_gpu_userptr_fault(struct fake_gpu_userptr *uptr,
-				  struct hmm_range *range)
+void fake_gpu_race_window(struct fake_gpu_userptr *uptr,
+			  enum fake_gpu_window window)
 {
-	struct mm_struct *mm = uptr->vm->mm;
+	KUNIT_STATIC_STUB_REDIRECT(fake_gpu_race_window, uptr, window);
+}
+
+static void fake_gpu_userptr_fault_unlock(struct fake_gpu_userptr *uptr,
+					  enum fake_gpu_window window)
+{
+	if (window == FAKE_GPU_WINDOW_BIND)
+		up_write(&uptr->vm->notifier_lock);
+	else
+		up_read(&uptr->vm->notifier_lock);
+}
+
+/*
+ * Fault @range of @uptr and return with the notifier lock held and no
+ * invalidation of the range since the fault: for @window BIND held for
+ * write, to install PTEs; for ORACLE for read, and a range no longer
+ * mapped is a result (all pfns zero), not an error. Unlock with
+ * fake_gpu_userptr_fault_unlock(). Gives up with -EAGAIN when
+ * invalidations keep colliding for HMM_RANGE_DEFAULT_TIMEOUT ms.
+ */
+static int fake_gpu_userptr_fault_locked(struct fake_gpu_userptr *uptr,
+					 struct hmm_range *range,
+					 enum fake_gpu_window window)
+{
+	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	struct fake_gpu_vm *vm = uptr->vm;
 	int ret;
 
-	do {
+	for (;;) {
+		if (time_after(jiffies, timeout))
+			return -EAGAIN;
 		range->notifier_seq = mmu_interval_read_begin(&uptr->notifier);
-		mmap_read_lock(mm);
+		mmap_read_lock(vm->mm);
 		ret = hmm_range_fault(range);
-		mmap_read_unlock(mm);
-	} while (ret == -EBUSY);
-	return ret;
+		mmap_read_unlock(vm->mm);
+		if (ret == -EBUSY)
+			continue;
+		if (ret == -EFAULT && window == FAKE_GPU_WINDOW_ORACLE) {
+			memset(range->hmm_pfns, 0, uptr->npages * sizeof(*range->hmm_pfns));
+			ret = 0;
+		}
+		if (ret)
+			return ret;
+
+		fake_gpu_race_window(uptr, window);
+		if (window == FAKE_GPU_WINDOW_BIND)
+			down_write(&vm->notifier_lock);
+		else
+			down_read(&vm->notifier_lock);
+		if (!mmu_interval_read_retry(&uptr->notifier, range->notifier_seq))
+			return 0;
+		fake_gpu_userptr_fault_unlock(uptr, window);
+	}
 }
 
 /**
  * fake_gpu_userptr_bind() - fault the range in and install the GPU PTEs
  * @uptr: the userptr
  *
- * Return: 0, -EINVAL if @uptr was destroyed, or the error of
- * hmm_range_fault() (-EFAULT for a range that is no longer mapped).
+ * Return: 0, -EINVAL if @uptr was destroyed, -EAGAIN if invalidations kept
+ * colliding with the fault, -ENOMEM, or the error of hmm_range_fault()
+ * (-EFAULT for a range that is no longer mapped).
  */
 int fake_gpu_userptr_bind(struct fake_gpu_userptr *uptr)
 {
@@ -134,11 +187,14 @@ int fake_gpu_userptr_bind(struct fake_gpu_userptr *uptr)
 		.notifier = &uptr->notifier,
 		.start = uptr->start,
 		.end = uptr->start + (uptr->npages << PAGE_SHIFT),
-		.hmm_pfns = uptr->pfns,
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
 	int ret;
 
+	/* Private: the live PTEs change only under the notifier lock. */
+	range.hmm_pfns = kvcalloc(uptr->npages, sizeof(*range.hmm_pfns), GFP_KERNEL);
+	if (!range.hmm_pfns)
+		return -ENOMEM;
 	mutex_lock(&vm->lock);
 	if (uptr->destroyed) {
 		ret = -EINVAL;
@@ -148,26 +204,19 @@ int fake_gpu_userptr_bind(struct fake_gpu_userptr *uptr)
 		ret = -EFAULT;
 		goto out_unlock;
 	}
-again:
-	ret = fake_gpu_userptr_fault(uptr, &range);
-	if (ret)
-		goto out_mmput;
-
-	down_read(&vm->notifier_lock);
-	if (mmu_interval_read_retry(&uptr->notifier, range.notifier_seq)) {
-		up_read(&vm->notifier_lock);
-		goto again;
+	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_BIND);
+	if (!ret) {
+		memcpy(uptr->pfns, range.hmm_pfns, uptr->npages * sizeof(*uptr->pfns));
+		WRITE_ONCE(uptr->bound, true);
+		spin_lock(&vm->repin_lock);
+		list_del_init(&uptr->repin_link);
+		spin_unlock(&vm->repin_lock);
+		fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_BIND);
 	}
-	/* The PTEs are @uptr->pfns, filled above; publish them. */
-	WRITE_ONCE(uptr->bound, true);
-	spin_lock(&vm->repin_lock);
-	list_del_init(&uptr->repin_link);
-	spin_unlock(&vm->repin_lock);
-	up_read(&vm->notifier_lock);
-out_mmput:
 	mmput(vm->mm);
 out_unlock:
 	mutex_unlock(&vm->lock);
+	kvfree(range.hmm_pfns);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_bind);
@@ -218,12 +267,14 @@ EXPORT_SYMBOL_GPL(fake_gpu_read);
 
 /**
  * fake_gpu_userptr_check() - the oracle: compare GPU and CPU translations
- * @uptr: the userptr; call with no invalidation of its range running
+ * @uptr: the userptr
  *
  * Every valid GPU PTE and TLB entry of the range must point at the page
  * the CPU mm maps at that address. Compares pfns only, so a stale entry
- * fails the check instead of being read. Each stale entry is counted in
- * the device's stale_detected.
+ * fails the check instead of being read. The CPU snapshot is taken again
+ * if an invalidation of the range ran before the comparison (under the
+ * notifier lock) began. Each stale entry is counted in the device's
+ * stale_detected.
  *
  * Return: the number of stale entries, or a negative error code.
  */
@@ -247,16 +298,10 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 		kvfree(cpu);
 		return -EFAULT;
 	}
-	ret = fake_gpu_userptr_fault(uptr, &range);
-	/* -EFAULT: nothing mapped any more; every translation is stale. */
-	if (ret == -EFAULT) {
-		memset(cpu, 0, uptr->npages * sizeof(*cpu));
-		ret = 0;
-	}
+	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_ORACLE);
 	if (ret)
 		goto out;
 
-	down_read(&vm->notifier_lock);
 	for (i = 0; i < uptr->npages; i++) {
 		bool mapped = cpu[i] & HMM_PFN_VALID;
 		unsigned long pfn = mapped ? page_to_pfn(hmm_pfn_to_page(cpu[i])) : 0;
@@ -267,7 +312,7 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 			stale++;
 		stale += fake_gpu_tlb_check(vm->dev, vm->asid, va, mapped, pfn);
 	}
-	up_read(&vm->notifier_lock);
+	fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_ORACLE);
 	atomic64_add(stale, &vm->dev->stats.stale_detected);
 	ret = stale;
 out:
@@ -281,9 +326,11 @@ EXPORT_SYMBOL_GPL(fake_gpu_userptr_check);
  * fake_gpu_userptr_destroy() - stop mirroring a userptr
  * @uptr: the userptr
  *
- * Removes the notifier and drops the PTEs. The structure stays on its VM
- * until fake_gpu_vm_destroy(), so later calls on it fail with -EINVAL
- * instead of touching freed memory. Destroying twice is a no-op.
+ * Drops the PTEs and the TLB entries, then removes the notifier: the
+ * mirror is off before nothing would tell it of an invalidation any more.
+ * The structure stays on its VM until fake_gpu_vm_destroy(), so later
+ * calls on it fail with -EINVAL instead of touching freed memory.
+ * Destroying twice is a no-op.
  */
 void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr)
 {
@@ -294,21 +341,21 @@ void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr)
 		mutex_unlock(&vm->lock);
 		return;
 	}
-	/* Waits for an invalidation of the range, finishes included. */
-	mmu_interval_notifier_remove(&uptr->notifier);
 	down_write(&vm->notifier_lock);
 	WRITE_ONCE(uptr->destroyed, true);
-	uptr->bound = false;
+	WRITE_ONCE(uptr->bound, false);
 	spin_lock(&vm->repin_lock);
 	list_del_init(&uptr->repin_link);
 	spin_unlock(&vm->repin_lock);
-	up_write(&vm->notifier_lock);
-	/* Translations cached before: gone before the pages may be freed. */
+	/* Under the lock, as the notifier does: no GPU access after this. */
 	fake_gpu_tlb_inval_wait(vm->dev,
 				fake_gpu_tlb_inval_submit(vm->dev, vm->asid,
 							  uptr->start,
 							  uptr->start +
 							  (uptr->npages << PAGE_SHIFT)));
+	up_write(&vm->notifier_lock);
+	/* Waits for an invalidation of the range, finishes included. */
+	mmu_interval_notifier_remove(&uptr->notifier);
 	kvfree(uptr->pfns);
 	uptr->pfns = NULL;
 	mutex_unlock(&vm->lock);

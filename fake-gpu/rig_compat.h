@@ -8,15 +8,8 @@
 #ifndef _RIG_COMPAT_H
 #define _RIG_COMPAT_H
 
-#include <linux/module.h>
 #include <linux/dma-fence.h>
 #include <linux/slab.h>
-
-#ifndef RIG_HAVE_MODULE_IMPORT_NS_STRING
-/* Before 6.13 the namespace was a bare word: MODULE_IMPORT_NS(NS). */
-#undef MODULE_IMPORT_NS
-#define MODULE_IMPORT_NS(ns)	MODULE_INFO(import_ns, ns)
-#endif
 
 #ifndef RIG_HAVE_DMA_FENCE_ENABLE_SIGNALING
 /* Before 7.3 (7.2.12 still has it): dma_fence_enable_sw_signaling(). */

@@ -5,6 +5,7 @@
  * by the device's counters; the oracle; bad arguments; allocation failure.
  */
 #include <kunit/resource.h>
+#include <kunit/static_stub.h>
 #include <kunit/test.h>
 #include <linux/dma-fence.h>
 #include <linux/err.h>
@@ -58,13 +59,19 @@ struct fgt_one {
 	struct fake_gpu_userptr *uptr;
 };
 
-static void fgt_one_bound(struct kunit *test, struct fgt_one *one,
-			  enum fake_gpu_mode mode, unsigned int flags)
+static void fgt_one_unbound(struct kunit *test, struct fgt_one *one,
+			    enum fake_gpu_mode mode, unsigned int flags)
 {
 	one->addr = fgt_map(test, 0, FGT_PAGES, 1);
 	one->dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
 	one->vm = fgt_vm(test, one->dev, mode, flags);
 	one->uptr = fgt_userptr(test, one->vm, one->addr, FGT_PAGES);
+}
+
+static void fgt_one_bound(struct kunit *test, struct fgt_one *one,
+			  enum fake_gpu_mode mode, unsigned int flags)
+{
+	fgt_one_unbound(test, one, mode, flags);
 	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one->uptr), 0);
 }
 
@@ -75,26 +82,24 @@ static void fgt_one_bound(struct kunit *test, struct fgt_one *one,
  */
 static void fgt_test_bind_read_unmap_rebind(struct kunit *test)
 {
-	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
 	const struct fgt_mode *m = test->param_value;
-	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
-	struct fake_gpu_vm *vm = fgt_vm(test, dev, m->mode, m->flags);
-	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
 	struct fake_gpu_stats st;
+	struct fgt_one one;
 
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	fgt_one_unbound(test, &one, m->mode, m->flags);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one.uptr), 0);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);
 
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
-	fgt_expect_faults(test, uptr, FGT_PAGES);
-	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
+	fgt_expect_faults(test, one.uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 
-	fgt_map(test, addr, FGT_PAGES, 2);
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	fgt_expect_reads(test, uptr, FGT_PAGES, 2);
-	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
+	fgt_map(test, one.addr, FGT_PAGES, 2);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one.uptr), 0);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 2);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 
-	st = fgt_stats(dev);
+	st = fgt_stats(one.dev);
 	KUNIT_EXPECT_GE(test, st.inval_submitted, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
 	KUNIT_EXPECT_EQ(test, st.stale_detected, 0);
@@ -237,6 +242,98 @@ static void fgt_test_queues_own_timelines(struct kunit *test)
 	tp_detach_mm();
 }
 
+/*
+ * What a test runs in a race window of the fake GPU (fake_gpu_race_window(),
+ * a static stub): a new page at page 0 of the userptr, with the pattern of
+ * @salt, and with @rebind the userptr bound to it.
+ */
+struct fgt_window {
+	enum fake_gpu_window window;
+	unsigned long addr;
+	u32 salt;
+	bool rebind;
+	bool fired;
+};
+
+static void fgt_window_remap(struct fake_gpu_userptr *uptr,
+			     enum fake_gpu_window window)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fgt_window *w = test->priv;
+
+	if (window != w->window || w->fired)
+		return;
+	w->fired = true;
+	fgt_remap_page(test, w->addr, 0, w->salt);
+	if (w->rebind)
+		KUNIT_EXPECT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
+}
+
+static struct fgt_window *fgt_window_arm(struct kunit *test,
+					 enum fake_gpu_window window,
+					 unsigned long addr, u32 salt, bool rebind)
+{
+	struct fgt_window *w = kunit_kzalloc(test, sizeof(*w), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, w);
+	w->window = window;
+	w->addr = addr;
+	w->salt = salt;
+	w->rebind = rebind;
+	test->priv = w;
+	kunit_activate_static_stub(test, fake_gpu_race_window, fgt_window_remap);
+	return w;
+}
+
+/*
+ * An invalidation between a bind's fault and its install: the bind must see
+ * it with mmu_interval_read_retry() and fault again, in every mode. Needs the
+ * notifier to have called mmu_interval_set_seq().
+ */
+static void fgt_test_bind_retries_after_invalidation(struct kunit *test)
+{
+	const struct fgt_mode *m = test->param_value;
+	struct fgt_window *w;
+	unsigned long i;
+	u64 val;
+	struct fgt_one one;
+
+	fgt_one_unbound(test, &one, m->mode, m->flags);
+	w = fgt_window_arm(test, FAKE_GPU_WINDOW_BIND, one.addr, 2, false);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one.uptr), 0);
+	kunit_deactivate_static_stub(test, fake_gpu_race_window);
+	KUNIT_ASSERT_TRUE(test, w->fired);
+
+	/* Compared by pfn first: a stale PTE reads a freed page. */
+	KUNIT_ASSERT_EQ_MSG(test, fake_gpu_userptr_check(one.uptr), 0,
+			    "the bind installed what it faulted before the invalidation");
+	for (i = 0; i < FGT_PAGES; i++) {
+		KUNIT_ASSERT_EQ(test, fake_gpu_read(one.uptr, i << PAGE_SHIFT, &val), 0);
+		KUNIT_EXPECT_EQ_MSG(test, val, fgt_pattern(i ? 1 : 2, i), "page %lu", i);
+	}
+	tp_detach_mm();
+}
+
+/*
+ * An invalidation and a rebind between the oracle's CPU snapshot and its
+ * comparison: the oracle must take the snapshot again, not report the
+ * rebound PTE as stale.
+ */
+static void fgt_test_oracle_retries_after_invalidation(struct kunit *test)
+{
+	struct fgt_window *w;
+	struct fgt_one one;
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE);
+	w = fgt_window_arm(test, FAKE_GPU_WINDOW_ORACLE, one.addr, 2, true);
+	KUNIT_EXPECT_EQ_MSG(test, fake_gpu_userptr_check(one.uptr), 0,
+			    "the oracle compared with a snapshot older than the PTEs");
+	kunit_deactivate_static_stub(test, fake_gpu_race_window);
+	KUNIT_EXPECT_TRUE(test, w->fired);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).stale_detected, 0);
+	tp_detach_mm();
+}
+
 /* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
 static void fgt_test_flow_tlb_deferred(struct kunit *test)
 {
@@ -325,18 +422,16 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 /* A non-blockable range: the first pass refuses it and changes nothing. */
 static void fgt_test_nonblock_refused(struct kunit *test)
 {
-	unsigned long addr = fgt_map(test, 0, FGT_PAGES, 1);
 	const struct fgt_mode *m = test->param_value;
-	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_LATENCY_US, 0)[0];
-	struct fake_gpu_vm *vm = fgt_vm(test, dev, m->mode, m->flags);
-	struct fake_gpu_userptr *uptr = fgt_userptr(test, vm, addr, FGT_PAGES);
 	struct mmu_notifier_range range;
 	struct fake_gpu_stats st;
 	int ret;
+	struct fgt_one one;
 
-	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
-	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, current->mm, addr,
-				addr + (FGT_PAGES << PAGE_SHIFT));
+	fgt_one_unbound(test, &one, m->mode, m->flags);
+	KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(one.uptr), 0);
+	mmu_notifier_range_init(&range, MMU_NOTIFY_UNMAP, 0, current->mm, one.addr,
+				one.addr + (FGT_PAGES << PAGE_SHIFT));
 	mmap_read_lock(current->mm);
 	/*
 	 * The core marks non-blockable hlist notifier calls with
@@ -352,11 +447,11 @@ static void fgt_test_nonblock_refused(struct kunit *test)
 	mmap_read_unlock(current->mm);
 	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
 
-	st = fgt_stats(dev);
+	st = fgt_stats(one.dev);
 	KUNIT_EXPECT_EQ(test, st.nonblock_refused, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_submitted, 0);
 	KUNIT_EXPECT_EQ(test, st.finishes + st.single_pass, 0);
-	fgt_expect_reads(test, uptr, FGT_PAGES, 1);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);
 	tp_detach_mm();
 }
 
@@ -553,6 +648,8 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_queue_jobs_in_order),
 	KUNIT_CASE(fgt_test_preempt_earlier_job_waited),
 	KUNIT_CASE(fgt_test_queues_own_timelines),
+	KUNIT_CASE_PARAM(fgt_test_bind_retries_after_invalidation, fgt_modes_gen_params),
+	KUNIT_CASE(fgt_test_oracle_retries_after_invalidation),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
@@ -569,6 +666,3 @@ static struct kunit_suite fgt_behaviour_suite = {
 };
 
 kunit_test_suite(fgt_behaviour_suite);
-
-MODULE_DESCRIPTION("KUnit tests for the fake GPU");
-MODULE_LICENSE("GPL");

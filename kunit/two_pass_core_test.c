@@ -684,7 +684,3 @@ static struct kunit_suite tp_core_suite = {
 };
 
 kunit_test_suite(tp_core_suite);
-
-MODULE_DESCRIPTION("KUnit tests for two-pass mmu_interval_notifiers");
-MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS("EXPORTED_FOR_KUNIT_TESTING");
