@@ -80,6 +80,8 @@ enum fake_gpu_mode {
  * @gpu_faults: GPU reads that found no valid translation
  * @stale_detected: translations the oracle found pointing at a page the CPU
  *                  mm does not map at that address
+ * @stale_access: GPU accesses, by jobs or reads, to a page no page table
+ *                maps any more
  * @last_start_seq: global sequence number of the device's last first pass
  * @last_finish_seq: global sequence number of the device's last finish
  */
@@ -97,6 +99,7 @@ struct fake_gpu_stats {
 	u64 finishes;
 	u64 gpu_faults;
 	u64 stale_detected;
+	u64 stale_access;
 	u64 last_start_seq;
 	u64 last_finish_seq;
 };

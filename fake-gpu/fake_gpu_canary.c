@@ -20,6 +20,8 @@ static const char * const fake_gpu_canary_names[] = {
 	[FAKE_GPU_CANARY_STALE] = "stale",
 	[FAKE_GPU_CANARY_SLEEP] = "sleep",
 	[FAKE_GPU_CANARY_HANG] = "hang",
+	[FAKE_GPU_CANARY_RESV] = "resv",
+	[FAKE_GPU_CANARY_EXEC] = "exec",
 	[FAKE_GPU_CANARY_LEAK] = "leak",
 };
 
@@ -47,4 +49,4 @@ static const struct kernel_param_ops fake_gpu_canary_ops = {
 	.get = fake_gpu_canary_get,
 };
 module_param_cb(canary, &fake_gpu_canary_ops, NULL, 0444);
-MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep, hang or leak (testing only)");
+MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep, hang, resv, exec or leak (testing only)");

@@ -129,6 +129,8 @@ static int fake_gpu_ioctl_vm_create(struct fake_gpu_file *f,
 		return -EINVAL;
 	if (arg->flags & FAKE_GPU_VM_CREATE_FAULT_MODE)
 		flags |= FAKE_GPU_VM_FAULT_MODE;
+	if (arg->flags & FAKE_GPU_VM_CREATE_PREEMPT_JOBS)
+		flags |= FAKE_GPU_VM_PREEMPT_JOBS;
 	vm = fake_gpu_vm_create(fake_gpu_cdevs[arg->device], current->mm,
 				arg->flags & FAKE_GPU_VM_CREATE_TWO_PASS ?
 				FAKE_GPU_TWO_PASS : FAKE_GPU_SINGLE_PASS, flags);
@@ -233,6 +235,7 @@ static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_ar
 	arg->finishes = st.finishes;
 	arg->gpu_faults = st.gpu_faults;
 	arg->rebinds = atomic64_read(&f->rebinds);
+	arg->stale_accesses = st.stale_access;
 	return 0;
 }
 

@@ -40,6 +40,7 @@ void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st)
 	st->finishes = atomic64_read(&dev->stats.finishes);
 	st->gpu_faults = atomic64_read(&dev->stats.gpu_faults);
 	st->stale_detected = atomic64_read(&dev->stats.stale_detected);
+	st->stale_access = atomic64_read(&dev->stats.stale_access);
 	st->last_start_seq = atomic64_read(&dev->stats.last_start_seq);
 	st->last_finish_seq = atomic64_read(&dev->stats.last_finish_seq);
 }
@@ -66,12 +67,12 @@ static int fake_gpu_stats_show(struct seq_file *m, void *unused)
 		   "deferred_jobs %llu\ndeferred_tlb %llu\nsync_busy %llu\n"
 		   "sync_idle %llu\nsync_no_finish %llu\nsync_no_fence %llu\n"
 		   "single_pass %llu\nnonblock_refused %llu\nfinishes %llu\n"
-		   "gpu_faults %llu\nstale_detected %llu\n",
+		   "gpu_faults %llu\nstale_detected %llu\nstale_access %llu\n",
 		   st.inval_submitted, st.inval_completed, st.deferred_jobs,
 		   st.deferred_tlb, st.sync_busy, st.sync_idle,
 		   st.sync_no_finish, st.sync_no_fence, st.single_pass,
 		   st.nonblock_refused, st.finishes, st.gpu_faults,
-		   st.stale_detected);
+		   st.stale_detected, st.stale_access);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(fake_gpu_stats);

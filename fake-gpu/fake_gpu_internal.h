@@ -53,7 +53,8 @@ struct fake_gpu_dev {
 	u64 fence_seqno;		/* last one handed out, under @fence_lock */
 	spinlock_t fence_lock;		/* the TLB invalidation fences' lock */
 
-	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU reads */
+	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU accesses */
+	atomic_t stale_reported;	/* the oracle has reported a stale access */
 	unsigned int tlb_next;
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
 
@@ -72,6 +73,7 @@ struct fake_gpu_dev {
 		atomic64_t finishes;
 		atomic64_t gpu_faults;
 		atomic64_t stale_detected;
+		atomic64_t stale_access;
 		atomic64_t last_start_seq;
 		atomic64_t last_finish_seq;
 	} stats;
@@ -91,6 +93,7 @@ struct fake_gpu_vm {
 	enum fake_gpu_mode mode;
 	unsigned int flags;
 	struct mutex lock;		/* @userptrs; serialises binds and destroys */
+	/* @userptrs is an RCU list: jobs walk it without a lock. */
 	struct rw_semaphore notifier_lock;
 	struct dma_resv resv;		/* the fences of the queues' jobs */
 	struct list_head queues;	/* under @lock */
@@ -106,12 +109,18 @@ struct fake_gpu_userptr {
 	struct fake_gpu_vm *vm;
 	unsigned long start;
 	unsigned long npages;
-	/* GPU PTEs: hmm pfns, valid while @bound, under notifier_lock */
+	/*
+	 * GPU PTEs: hmm pfns, valid while @bound. Written under notifier_lock
+	 * (write); read by jobs under tlb_lock only, as hardware reads them.
+	 */
 	unsigned long *pfns;
 	bool bound;
+	bool ever_bound;		/* the TLB may cache its translations */
 	bool destroyed;
-	struct list_head repin_link;
-	struct list_head vm_link;
+	unsigned long notifier_seq;	/* the sequence the PTEs are valid for */
+	struct list_head repin_link;	/* on vm->repin_list, under repin_lock */
+	struct list_head vm_link;	/* on vm->userptrs, RCU; under vm->lock */
+	struct rcu_head rcu;
 	/* The embedded two-pass state, under notifier_lock (write). */
 	struct mmu_interval_notifier_finish finish;
 	bool finish_inuse;
@@ -147,6 +156,10 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_SLEEP,
 	/* TLB invalidation fences never signal */
 	FAKE_GPU_CANARY_HANG,
+	/* the notifier takes the VM's dma_resv lock */
+	FAKE_GPU_CANARY_RESV,
+	/* exec publishes a job's fence without repin and invalidation check */
+	FAKE_GPU_CANARY_EXEC,
 	/* the waiter of a TLB invalidation leaks its fence reference */
 	FAKE_GPU_CANARY_LEAK,
 };
@@ -163,14 +176,21 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 					    unsigned long start,
 					    unsigned long end);
 void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence);
-void fake_gpu_tlb_fill(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
-		       unsigned long pfn);
-int fake_gpu_tlb_read(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
-		      unsigned long offset, u64 *val);
+void fake_gpu_tlb_fill_locked(struct fake_gpu_dev *dev, u32 asid,
+			      unsigned long va, unsigned long pfn);
+bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
+				unsigned long va, unsigned long *pfn);
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn);
-u64 fake_gpu_read_page(unsigned long pfn, unsigned long offset);
 void fake_gpu_sleep_until(ktime_t deadline);
+
+/* fake_gpu_access.c */
+void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass);
+bool fake_gpu_userptr_valid(struct fake_gpu_userptr *uptr);
+
+/* fake_gpu_userptr.c */
+void fake_gpu_userptr_gpu_off(struct fake_gpu_userptr *uptr);
+int fake_gpu_vm_repin(struct fake_gpu_vm *vm);
 
 /* fake_gpu_queue.c */
 void fake_gpu_queue_destroy(struct fake_gpu_queue *q);

@@ -2,18 +2,19 @@
 /*
  * fake-gpu userptr notifiers: single-pass, and two-pass with xe's flows.
  *
- * Both modes zap the userptr's PTEs and put it on the VM's repin list under
- * the notifier lock, wait for the VM's jobs, and invalidate the device's
- * TLB. A real GPU in non-fault mode only runs work inside jobs, so xe skips
- * the TLB invalidation there; the fake GPU's reads are not bounded by jobs,
- * so it invalidates in both modes. The fault-mode flag only decides whether
- * the invalidation can be started in the first pass.
+ * Both modes put the userptr on the VM's repin list under the notifier
+ * lock and wait for the VM's jobs, as xe does. In fault mode the GPU may
+ * access memory at any time, so the notifier then also zaps the PTEs and
+ * invalidates the device's TLB; in non-fault mode the GPU runs nothing
+ * outside its jobs, so, as on xe, the PTEs and TLB stay as they are until
+ * the next exec rebinds the userptr, and waiting for the jobs is all that
+ * keeps the GPU off the pages.
  *
  * Two-pass flows, as in xe's conversion (DESIGN.md section 5):
- *  - jobs pending: the first pass zaps and defers the job wait and the
- *    TLB invalidation to the finish;
- *  - jobs done, fault mode: the first pass submits the TLB invalidation
- *    (tlb_inval_submitted) and the finish waits for it;
+ *  - jobs pending: the first pass defers the job wait (and in fault mode
+ *    the zap and TLB invalidation) to the finish;
+ *  - jobs done, fault mode: the first pass zaps and submits the TLB
+ *    invalidation (tlb_inval_submitted) and the finish waits for it;
  *  - no finish structure (the embedded one is in use by a concurrent
  *    invalidation, or the pool is empty), or jobs done without fault mode:
  *    everything happens synchronously in the first pass.
@@ -31,17 +32,23 @@ static unsigned long fake_gpu_userptr_end(struct fake_gpu_userptr *uptr)
 	return uptr->start + (uptr->npages << PAGE_SHIFT);
 }
 
-/* Zap the PTEs: GPU reads that miss the TLB now fault. */
-static void fake_gpu_userptr_zap(struct fake_gpu_userptr *uptr)
+/* Mark the userptr invalidated: exec rebinds it before the next job. */
+static void fake_gpu_userptr_repin(struct fake_gpu_userptr *uptr)
 {
 	struct fake_gpu_vm *vm = uptr->vm;
 
 	lockdep_assert_held_write(&vm->notifier_lock);
-	WRITE_ONCE(uptr->bound, false);
 	spin_lock(&vm->repin_lock);
 	if (!uptr->destroyed)
 		list_move_tail(&uptr->repin_link, &vm->repin_list);
 	spin_unlock(&vm->repin_lock);
+}
+
+/* Zap the PTEs: GPU accesses that miss the TLB now fault. */
+static void fake_gpu_userptr_zap(struct fake_gpu_userptr *uptr)
+{
+	lockdep_assert_held_write(&uptr->vm->notifier_lock);
+	WRITE_ONCE(uptr->bound, false);
 }
 
 static struct dma_fence *fake_gpu_userptr_tlb_submit(struct fake_gpu_userptr *uptr)
@@ -52,12 +59,18 @@ static struct dma_fence *fake_gpu_userptr_tlb_submit(struct fake_gpu_userptr *up
 					 fake_gpu_userptr_end(uptr));
 }
 
-/* The whole invalidation, synchronously: jobs, then the TLB. */
+/*
+ * The rest of the invalidation, synchronously: the jobs, then in fault mode
+ * the PTEs and the TLB.
+ */
 static void fake_gpu_userptr_do_inval(struct fake_gpu_userptr *uptr)
 {
 	struct fake_gpu_vm *vm = uptr->vm;
 
 	fake_gpu_vm_wait_jobs(vm);
+	if (!(vm->flags & FAKE_GPU_VM_FAULT_MODE))
+		return;
+	fake_gpu_userptr_zap(uptr);
 	fake_gpu_tlb_inval_wait(vm->dev, fake_gpu_userptr_tlb_submit(uptr));
 }
 
@@ -78,7 +91,7 @@ static bool fake_gpu_invalidate(struct mmu_interval_notifier *sub,
 	mmu_interval_set_seq(sub, cur_seq);
 	atomic64_set(&vm->dev->stats.last_start_seq,
 		     atomic64_inc_return(&fake_gpu_pass_seq));
-	fake_gpu_userptr_zap(uptr);
+	fake_gpu_userptr_repin(uptr);
 	fake_gpu_vm_jobs_done(vm);
 	fake_gpu_userptr_do_inval(uptr);
 	up_write(&vm->notifier_lock);
@@ -159,10 +172,14 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 	down_write(&vm->notifier_lock);
 	if (fake_gpu_canary(FAKE_GPU_CANARY_LOCKDEP))
 		kfree(kmalloc(64, GFP_KERNEL));
+	if (fake_gpu_canary(FAKE_GPU_CANARY_RESV)) {
+		dma_resv_lock(&vm->resv, NULL);
+		dma_resv_unlock(&vm->resv);
+	}
 	mmu_interval_set_seq(sub, cur_seq);
 	atomic64_set(&dev->stats.last_start_seq,
 		     atomic64_inc_return(&fake_gpu_pass_seq));
-	fake_gpu_userptr_zap(uptr);
+	fake_gpu_userptr_repin(uptr);
 
 	f = fake_gpu_finish_get(uptr);
 	if (!f) {
@@ -172,6 +189,7 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 		atomic64_inc(&dev->stats.deferred_jobs);
 		*finish = f;
 	} else if (vm->flags & FAKE_GPU_VM_FAULT_MODE) {
+		fake_gpu_userptr_zap(uptr);
 		fake_gpu_finish_tlb(uptr, f, &submitted, &tlb_fence);
 		*tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
 		*submitted = true;

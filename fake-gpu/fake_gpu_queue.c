@@ -10,19 +10,28 @@
  * reservation and nobody would wait for it. A VM may have several queues.
  *
  * Each queue has a ring worker on its device's job workqueue that takes
- * the queue's runnable jobs in order, runs each for its duration and
- * signals its fence. A job of a normal queue is runnable when submitted.
+ * the queue's runnable jobs in order, runs each for its duration, touching
+ * its VM's memory all along (fake_gpu_access.c), and signals its fence.
+ * A job of a normal queue is runnable when submitted.
  * A job of a preempt queue (FAKE_GPU_VM_PREEMPT_JOBS) runs until it is
  * preempted, as xe's long-running jobs behind their preempt fences do:
  * enabling signalling on its fence is the preemption request, which makes
  * it and every earlier job of the queue runnable; the duration is then
  * the time the job takes to stop.
  *
+ * Exec: before a job's fence is published, the submitter rebinds the
+ * userptrs invalidations put on the VM's repin list, then takes the
+ * notifier lock for read and checks that no invalidation came since, as
+ * xe's exec does; it publishes the fence under that lock, so a notifier
+ * either ran before (and exec saw it) or finds the fence in the resv and
+ * waits for it. A job never starts on an invalidated userptr.
+ *
  * Lifetime: the VM owns its queues and a reference on each; every job
  * holds a reference on its queue, dropped when its fence is released, so
  * the queue's lock (the fences' lock) outlives every fence that uses it.
  */
 #include <linux/hrtimer.h>
+#include <linux/rculist.h>
 #include <linux/slab.h>
 
 #include "fake_gpu_internal.h"
@@ -94,12 +103,32 @@ static const struct dma_fence_ops fake_gpu_preempt_job_fence_ops = {
 	.release = fake_gpu_job_release,
 };
 
+/* How often a running job touches its VM's memory. */
+#define FAKE_GPU_JOB_ACCESS_US		50
+/* Exec gives up after this many invalidations racing it (-EAGAIN). */
+#define FAKE_GPU_EXEC_TRIES		16
+
+/* Run @job: access memory until its deadline. */
+static void fake_gpu_job_run(struct fake_gpu_queue *q, struct fake_gpu_job *job)
+{
+	ktime_t deadline = ktime_add_us(ktime_get(), job->duration_us);
+	unsigned long pass;
+	ktime_t next;
+
+	for (pass = 0; ; pass++) {
+		fake_gpu_job_access(q->vm, pass);
+		next = ktime_add_us(ktime_get(), FAKE_GPU_JOB_ACCESS_US);
+		if (!ktime_before(ktime_get(), deadline))
+			return;
+		fake_gpu_sleep_until(ktime_before(next, deadline) ? next : deadline);
+	}
+}
+
 /* The ring: run the queue's runnable jobs one after the other. */
 static void fake_gpu_queue_ring(struct work_struct *work)
 {
 	struct fake_gpu_queue *q = container_of(work, struct fake_gpu_queue, ring);
 	struct fake_gpu_job *job;
-	ktime_t deadline;
 	bool cookie;
 
 	for (;;) {
@@ -113,13 +142,33 @@ static void fake_gpu_queue_ring(struct work_struct *work)
 			return;
 
 		cookie = dma_fence_begin_signalling();
-		deadline = ktime_add_us(ktime_get(), job->duration_us);
-		fake_gpu_sleep_until(deadline);
+		fake_gpu_job_run(q, job);
 		dma_fence_signal(&job->fence);
 		dma_fence_end_signalling(cookie);
 		/* The ring's reference, taken when the job was submitted. */
 		dma_fence_put(&job->fence);
 	}
+}
+
+/*
+ * Whether a job may run on @vm now: under the notifier lock, nothing on the
+ * repin list and no invalidation of a bound userptr since its bind.
+ */
+static bool fake_gpu_vm_exec_valid(struct fake_gpu_vm *vm)
+{
+	struct fake_gpu_userptr *uptr;
+	bool valid;
+
+	lockdep_assert_held(&vm->notifier_lock);
+	spin_lock(&vm->repin_lock);
+	valid = list_empty(&vm->repin_list);
+	spin_unlock(&vm->repin_lock);
+	rcu_read_lock();
+	list_for_each_entry_rcu(uptr, &vm->userptrs, vm_link)
+		if (valid && uptr->bound && !uptr->destroyed)
+			valid = fake_gpu_userptr_valid(uptr);
+	rcu_read_unlock();
+	return valid;
 }
 
 /**
@@ -160,12 +209,15 @@ EXPORT_SYMBOL_GPL(fake_gpu_queue_create);
  *               takes to stop), at most FAKE_GPU_MAX_JOB_US
  * @fence: if not NULL, receives a reference to the job's fence
  *
- * The job's fence gets the queue's next seqno and joins the VM's dma_resv
+ * The exec path: rebinds the VM's invalidated userptrs, then publishes the
+ * job's fence only if no invalidation came in between (see the top of the
+ * file). The fence gets the queue's next seqno and joins the VM's dma_resv
  * with BOOKKEEP usage, which the notifiers wait for, before the job can
  * run: the seqno, the resv and the queue's lists are updated under the
  * VM's resv lock, so fences enter the resv in seqno order.
  *
- * Return: 0, -EINVAL for a too long job, or -ENOMEM.
+ * Return: 0, -EINVAL for a too long job, -EAGAIN if invalidations kept
+ * racing the exec, or -ENOMEM.
  */
 int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 			  struct dma_fence **fence)
@@ -173,7 +225,7 @@ int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 	struct fake_gpu_vm *vm = q->vm;
 	struct fake_gpu_job *job;
 	bool preempt;
-	int ret;
+	int ret, tries;
 
 	if (duration_us > FAKE_GPU_MAX_JOB_US)
 		return -EINVAL;
@@ -185,12 +237,27 @@ int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 	INIT_LIST_HEAD(&job->link);
 	preempt = vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
 
-	dma_resv_lock(&vm->resv, NULL);
-	ret = dma_resv_reserve_fences(&vm->resv, 1);
-	if (ret) {
+	for (tries = 0; ; tries++) {
+		ret = tries < FAKE_GPU_EXEC_TRIES ? 0 : -EAGAIN;
+		if (!ret && !fake_gpu_canary(FAKE_GPU_CANARY_EXEC))
+			ret = fake_gpu_vm_repin(vm);
+		if (ret) {
+			kfree(job);
+			return ret;
+		}
+		dma_resv_lock(&vm->resv, NULL);
+		ret = dma_resv_reserve_fences(&vm->resv, 1);
+		if (ret) {
+			dma_resv_unlock(&vm->resv);
+			kfree(job);
+			return ret;
+		}
+		down_read(&vm->notifier_lock);
+		if (fake_gpu_canary(FAKE_GPU_CANARY_EXEC) || fake_gpu_vm_exec_valid(vm))
+			break;
+		/* An invalidation came after the repin: once more. */
+		up_read(&vm->notifier_lock);
 		dma_resv_unlock(&vm->resv);
-		kfree(job);
-		return ret;
 	}
 	kref_get(&q->ref);
 	/* Under the resv lock: seqnos are handed out in resv order. */
@@ -205,6 +272,7 @@ int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 		queue_work(vm->dev->job_wq, &q->ring);
 	spin_unlock_irq(&q->lock);
 	dma_resv_add_fence(&vm->resv, &job->fence, DMA_RESV_USAGE_BOOKKEEP);
+	up_read(&vm->notifier_lock);
 	dma_resv_unlock(&vm->resv);
 	return 0;
 }

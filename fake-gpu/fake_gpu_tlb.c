@@ -158,27 +158,19 @@ void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence)
 		dma_fence_put(fence);
 }
 
-void fake_gpu_tlb_fill(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
-		       unsigned long pfn)
+/* Cache a translation, replacing the oldest entry. */
+void fake_gpu_tlb_fill_locked(struct fake_gpu_dev *dev, u32 asid,
+			      unsigned long va, unsigned long pfn)
 {
 	struct fake_gpu_tlb_entry *e;
 
-	spin_lock(&dev->tlb_lock);
+	lockdep_assert_held(&dev->tlb_lock);
 	e = &dev->tlb[dev->tlb_next];
 	dev->tlb_next = (dev->tlb_next + 1) % FAKE_GPU_TLB_ENTRIES;
 	e->asid = asid;
 	e->va = va;
 	e->pfn = pfn;
 	e->valid = true;
-	spin_unlock(&dev->tlb_lock);
-}
-
-/* Read a word of a page through its kernel mapping, as the GPU's DMA would. */
-u64 fake_gpu_read_page(unsigned long pfn, unsigned long offset)
-{
-	const u64 *addr = page_address(pfn_to_page(pfn)) + offset;
-
-	return READ_ONCE(*addr);
 }
 
 static struct fake_gpu_tlb_entry *
@@ -196,21 +188,15 @@ fake_gpu_tlb_lookup(struct fake_gpu_dev *dev, u32 asid, unsigned long va)
 	return NULL;
 }
 
-/* A GPU read that hits the TLB: 0 and *@val, or -ENOENT on a miss. */
-int fake_gpu_tlb_read(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
-		      unsigned long offset, u64 *val)
+/* The cached translation of (@asid, @va): true and *@pfn, or false on a miss. */
+bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
+				unsigned long va, unsigned long *pfn)
 {
-	struct fake_gpu_tlb_entry *e;
-	int ret = -ENOENT;
+	struct fake_gpu_tlb_entry *e = fake_gpu_tlb_lookup(dev, asid, va);
 
-	spin_lock(&dev->tlb_lock);
-	e = fake_gpu_tlb_lookup(dev, asid, va);
-	if (e) {
-		*val = fake_gpu_read_page(e->pfn, offset);
-		ret = 0;
-	}
-	spin_unlock(&dev->tlb_lock);
-	return ret;
+	if (e)
+		*pfn = e->pfn;
+	return e;
 }
 
 /*

@@ -20,7 +20,8 @@
  *   ENODEV  device index out of range
  *   ENOENT  no such VM or userptr in this file
  *   ENOSPC  the file's limit of VMs or userptrs is reached
- *   EAGAIN  a read lost the race with invalidations too often; retry
+ *   EAGAIN  a read, bind or job lost the race with invalidations too
+ *           often; retry
  */
 #ifndef _UAPI_FAKE_GPU_H
 #define _UAPI_FAKE_GPU_H
@@ -52,8 +53,11 @@ struct fake_gpu_info {
 /* VM creation flags */
 #define FAKE_GPU_VM_CREATE_TWO_PASS	_BITUL(0)	/* else single-pass */
 #define FAKE_GPU_VM_CREATE_FAULT_MODE	_BITUL(1)
+/* Jobs run until an invalidation preempts them (then take their duration). */
+#define FAKE_GPU_VM_CREATE_PREEMPT_JOBS	_BITUL(2)
 #define FAKE_GPU_VM_CREATE_FLAGS	(FAKE_GPU_VM_CREATE_TWO_PASS | \
-					 FAKE_GPU_VM_CREATE_FAULT_MODE)
+					 FAKE_GPU_VM_CREATE_FAULT_MODE | \
+					 FAKE_GPU_VM_CREATE_PREEMPT_JOBS)
 
 /**
  * struct fake_gpu_vm_create - FAKE_GPU_IOCTL_VM_CREATE
@@ -92,7 +96,9 @@ struct fake_gpu_userptr_bind {
  * @duration_us: in: how long the job runs, at most FAKE_GPU_MAX_JOB_US_UAPI
  *
  * The job's fence joins the VM's reservation: invalidations of the VM's
- * userptrs wait for it.
+ * userptrs wait for it. While it runs, the job reads the VM's userptrs
+ * through the GPU. Userptrs invalidated since their bind are rebound
+ * first, as a driver's exec does.
  */
 struct fake_gpu_job_submit {
 	__u32 vm_id;
@@ -128,6 +134,8 @@ struct fake_gpu_read {
  * @gpu_faults: out: GPU reads that found no valid translation
  * @rebinds: out: reads through this file, on any device, that rebound an
  *           invalidated userptr first
+ * @stale_accesses: out: GPU accesses, by jobs or reads, to a page no page
+ *                  table maps any more: a notifier bug
  */
 struct fake_gpu_dev_stats {
 	__u32 device;
@@ -138,6 +146,7 @@ struct fake_gpu_dev_stats {
 	__u64 finishes;
 	__u64 gpu_faults;
 	__u64 rebinds;
+	__u64 stale_accesses;
 };
 
 #define FAKE_GPU_IOCTL_INFO \

@@ -14,6 +14,7 @@
 #include <linux/hmm.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -89,8 +90,9 @@ struct fake_gpu_userptr *fake_gpu_userptr_create(struct fake_gpu_vm *vm,
 		goto out_free_pfns;
 	mmput(vm->mm);
 
+	/* Complete: jobs may find it from now on (under RCU). */
 	mutex_lock(&vm->lock);
-	list_add_tail(&uptr->vm_link, &vm->userptrs);
+	list_add_tail_rcu(&uptr->vm_link, &vm->userptrs);
 	mutex_unlock(&vm->lock);
 	return uptr;
 
@@ -172,6 +174,69 @@ static int fake_gpu_userptr_fault_locked(struct fake_gpu_userptr *uptr,
 	}
 }
 
+/*
+ * Take the GPU off @uptr: invalidate its PTEs and flush its TLB entries,
+ * which waits for the accesses in flight. Under the notifier lock (write).
+ */
+void fake_gpu_userptr_gpu_off(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+
+	lockdep_assert_held_write(&vm->notifier_lock);
+	WRITE_ONCE(uptr->bound, false);
+	fake_gpu_tlb_inval_wait(vm->dev,
+				fake_gpu_tlb_inval_submit(vm->dev, vm->asid, uptr->start,
+							  uptr->start +
+							  (uptr->npages << PAGE_SHIFT)));
+}
+
+/* fake_gpu_userptr_bind() with the VM's lock held. */
+static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
+{
+	struct fake_gpu_vm *vm = uptr->vm;
+	struct hmm_range range = {
+		.notifier = &uptr->notifier,
+		.start = uptr->start,
+		.end = uptr->start + (uptr->npages << PAGE_SHIFT),
+		.default_flags = HMM_PFN_REQ_FAULT,
+	};
+	int ret;
+
+	lockdep_assert_held(&vm->lock);
+	if (uptr->destroyed)
+		return -EINVAL;
+	/* Private: the live PTEs change only under the notifier lock. */
+	range.hmm_pfns = kvcalloc(uptr->npages, sizeof(*range.hmm_pfns), GFP_KERNEL);
+	if (!range.hmm_pfns)
+		return -ENOMEM;
+	if (!mmget_not_zero(vm->mm)) {
+		kvfree(range.hmm_pfns);
+		return -EFAULT;
+	}
+	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_BIND);
+	if (!ret) {
+		/*
+		 * A rebind: jobs may still read the old PTEs (non-fault mode
+		 * does not zap them) and the TLB may cache them. Take the GPU
+		 * off them first.
+		 */
+		if (uptr->ever_bound)
+			fake_gpu_userptr_gpu_off(uptr);
+		memcpy(uptr->pfns, range.hmm_pfns, uptr->npages * sizeof(*uptr->pfns));
+		uptr->notifier_seq = range.notifier_seq;
+		uptr->ever_bound = true;
+		/* Jobs read the PTEs without a lock once they see @bound. */
+		smp_store_release(&uptr->bound, true);
+		spin_lock(&vm->repin_lock);
+		list_del_init(&uptr->repin_link);
+		spin_unlock(&vm->repin_lock);
+		fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_BIND);
+	}
+	mmput(vm->mm);
+	kvfree(range.hmm_pfns);
+	return ret;
+}
+
 /**
  * fake_gpu_userptr_bind() - fault the range in and install the GPU PTEs
  * @uptr: the userptr
@@ -183,87 +248,52 @@ static int fake_gpu_userptr_fault_locked(struct fake_gpu_userptr *uptr,
 int fake_gpu_userptr_bind(struct fake_gpu_userptr *uptr)
 {
 	struct fake_gpu_vm *vm = uptr->vm;
-	struct hmm_range range = {
-		.notifier = &uptr->notifier,
-		.start = uptr->start,
-		.end = uptr->start + (uptr->npages << PAGE_SHIFT),
-		.default_flags = HMM_PFN_REQ_FAULT,
-	};
 	int ret;
 
-	/* Private: the live PTEs change only under the notifier lock. */
-	range.hmm_pfns = kvcalloc(uptr->npages, sizeof(*range.hmm_pfns), GFP_KERNEL);
-	if (!range.hmm_pfns)
-		return -ENOMEM;
 	mutex_lock(&vm->lock);
-	if (uptr->destroyed) {
-		ret = -EINVAL;
-		goto out_unlock;
-	}
-	if (!mmget_not_zero(vm->mm)) {
-		ret = -EFAULT;
-		goto out_unlock;
-	}
-	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_BIND);
-	if (!ret) {
-		memcpy(uptr->pfns, range.hmm_pfns, uptr->npages * sizeof(*uptr->pfns));
-		WRITE_ONCE(uptr->bound, true);
-		spin_lock(&vm->repin_lock);
-		list_del_init(&uptr->repin_link);
-		spin_unlock(&vm->repin_lock);
-		fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_BIND);
-	}
-	mmput(vm->mm);
-out_unlock:
+	ret = fake_gpu_userptr_bind_locked(uptr);
 	mutex_unlock(&vm->lock);
-	kvfree(range.hmm_pfns);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_bind);
 
-/**
- * fake_gpu_read() - GPU read of a word of a bound userptr
- * @uptr: the userptr
- * @offset: byte offset into the range, 8-byte aligned
- * @val: the word read
+/*
+ * Rebind every userptr of @vm an invalidation put on the repin list, as
+ * xe's exec does before a job. A userptr whose range is gone stays off
+ * the GPU (its accesses fault) and leaves the list.
  *
- * Goes through the device's TLB, else the PTEs (filling the TLB).
- *
- * Return: 0, -EFAULT on a GPU page fault (no valid translation), or
- * -EINVAL for an offset outside the range or a destroyed userptr.
+ * Return: 0, or the error of a bind that may succeed later (-EAGAIN,
+ * -ENOMEM).
  */
-int fake_gpu_read(struct fake_gpu_userptr *uptr, unsigned long offset,
-		  u64 *val)
+int fake_gpu_vm_repin(struct fake_gpu_vm *vm)
 {
-	struct fake_gpu_vm *vm = uptr->vm;
-	struct fake_gpu_dev *dev = vm->dev;
-	unsigned long va, idx, pfn;
+	struct fake_gpu_userptr *uptr;
 	int ret = 0;
 
-	if (offset >= uptr->npages << PAGE_SHIFT || !IS_ALIGNED(offset, 8))
-		return -EINVAL;
-	idx = offset >> PAGE_SHIFT;
-	va = uptr->start + (idx << PAGE_SHIFT);
-	offset &= ~PAGE_MASK;
-
-	if (!fake_gpu_tlb_read(dev, vm->asid, va, offset, val))
-		return 0;
-
-	down_read(&vm->notifier_lock);
-	if (READ_ONCE(uptr->destroyed)) {
-		ret = -EINVAL;
-	} else if (!uptr->bound || !(uptr->pfns[idx] & HMM_PFN_VALID)) {
-		atomic64_inc(&dev->stats.gpu_faults);
-		ret = -EFAULT;
-	} else {
-		pfn = page_to_pfn(hmm_pfn_to_page(uptr->pfns[idx]));
-		fake_gpu_tlb_fill(dev, vm->asid, va, pfn);
-		*val = fake_gpu_read_page(pfn, offset);
+	mutex_lock(&vm->lock);
+	for (;;) {
+		spin_lock(&vm->repin_lock);
+		uptr = list_first_entry_or_null(&vm->repin_list,
+						struct fake_gpu_userptr, repin_link);
+		spin_unlock(&vm->repin_lock);
+		if (!uptr)
+			break;
+		ret = fake_gpu_userptr_bind_locked(uptr);
+		if (ret == -EAGAIN || ret == -ENOMEM)
+			break;
+		if (ret) {
+			down_write(&vm->notifier_lock);
+			fake_gpu_userptr_gpu_off(uptr);
+			spin_lock(&vm->repin_lock);
+			list_del_init(&uptr->repin_link);
+			spin_unlock(&vm->repin_lock);
+			up_write(&vm->notifier_lock);
+			ret = 0;
+		}
 	}
-	up_read(&vm->notifier_lock);
+	mutex_unlock(&vm->lock);
 	return ret;
 }
-EXPORT_SYMBOL_GPL(fake_gpu_read);
 
 /**
  * fake_gpu_userptr_check() - the oracle: compare GPU and CPU translations
@@ -302,6 +332,13 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 	if (ret)
 		goto out;
 
+	/*
+	 * In non-fault mode an invalidated userptr keeps its PTEs and TLB
+	 * entries, as on xe, and nothing may use them until it is rebound:
+	 * they are dormant, not stale.
+	 */
+	if (!(vm->flags & FAKE_GPU_VM_FAULT_MODE) && !fake_gpu_userptr_valid(uptr))
+		goto unlock;
 	for (i = 0; i < uptr->npages; i++) {
 		bool mapped = cpu[i] & HMM_PFN_VALID;
 		unsigned long pfn = mapped ? page_to_pfn(hmm_pfn_to_page(cpu[i])) : 0;
@@ -312,6 +349,7 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 			stale++;
 		stale += fake_gpu_tlb_check(vm->dev, vm->asid, va, mapped, pfn);
 	}
+unlock:
 	fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_ORACLE);
 	atomic64_add(stale, &vm->dev->stats.stale_detected);
 	ret = stale;
@@ -343,16 +381,11 @@ void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr)
 	}
 	down_write(&vm->notifier_lock);
 	WRITE_ONCE(uptr->destroyed, true);
-	WRITE_ONCE(uptr->bound, false);
 	spin_lock(&vm->repin_lock);
 	list_del_init(&uptr->repin_link);
 	spin_unlock(&vm->repin_lock);
 	/* Under the lock, as the notifier does: no GPU access after this. */
-	fake_gpu_tlb_inval_wait(vm->dev,
-				fake_gpu_tlb_inval_submit(vm->dev, vm->asid,
-							  uptr->start,
-							  uptr->start +
-							  (uptr->npages << PAGE_SHIFT)));
+	fake_gpu_userptr_gpu_off(uptr);
 	up_write(&vm->notifier_lock);
 	/* Waits for an invalidation of the range, finishes included. */
 	mmu_interval_notifier_remove(&uptr->notifier);
@@ -376,8 +409,9 @@ void fake_gpu_userptr_free(struct fake_gpu_userptr *uptr)
 
 	fake_gpu_userptr_destroy(uptr);
 	mutex_lock(&vm->lock);
-	list_del(&uptr->vm_link);
+	list_del_rcu(&uptr->vm_link);
 	mutex_unlock(&vm->lock);
-	kfree(uptr);
+	/* Jobs may still be walking past it. */
+	kfree_rcu(uptr, rcu);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_userptr_free);

@@ -5,6 +5,7 @@
  * finish pool.
  */
 #include <linux/idr.h>
+#include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
 
@@ -164,8 +165,9 @@ void fake_gpu_vm_destroy(struct fake_gpu_vm *vm)
 
 	list_for_each_entry_safe(uptr, next, &vm->userptrs, vm_link) {
 		fake_gpu_userptr_destroy(uptr);
-		list_del(&uptr->vm_link);
-		kfree(uptr);
+		list_del_rcu(&uptr->vm_link);
+		/* Jobs may still be walking past it. */
+		kfree_rcu(uptr, rcu);
 	}
 	/* The newest job of each queue is in the resv: all its jobs end. */
 	fake_gpu_vm_wait_jobs(vm);

@@ -334,6 +334,58 @@ static void fgt_test_oracle_retries_after_invalidation(struct kunit *test)
 	tp_detach_mm();
 }
 
+/*
+ * A job touches its VM's memory until it stops. In non-fault mode nothing
+ * but the notifier's wait for the job keeps it off the pages, as on xe: if
+ * munmap returned before the job stopped, the job would read pages the CPU
+ * gave back (the oracle's stale_access, then KASAN). In fault mode the zap
+ * and the TLB flush stop it. The job runs until preempted, so it is running
+ * at munmap.
+ */
+static void fgt_test_job_stops_before_pages_go(struct kunit *test)
+{
+	const struct fgt_mode *m = test->param_value;
+	struct dma_fence *job;
+	struct fgt_one one;
+
+	fgt_one_bound(test, &one, m->mode, m->flags | FAKE_GPU_VM_PREEMPT_JOBS);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 3000, &job), 0);
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(job));
+	dma_fence_put(job);
+	fake_gpu_dev_flush(one.dev);
+	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).stale_access, 0,
+			    "a job touched pages munmap had given back");
+	tp_detach_mm();
+}
+
+/*
+ * Exec rebinds what an invalidation put on the repin list before the job
+ * may run (non-fault mode keeps the old PTEs): the job touches the new
+ * page, never the one the remap gave back, and the userptr is valid again.
+ */
+static void fgt_test_exec_rebinds_invalidated(struct kunit *test)
+{
+	struct dma_fence *job;
+	struct fgt_one one;
+	u64 faults, val;
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, 0);
+	fgt_remap_page(test, one.addr, 0, 2);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 1000, &job), 0);
+	dma_fence_wait(job, false);
+	dma_fence_put(job);
+	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).stale_access, 0,
+			    "the job ran on the PTEs of the page the remap gave back");
+
+	faults = fgt_stats(one.dev).gpu_faults;
+	KUNIT_EXPECT_EQ(test, fake_gpu_read(one.uptr, 0, &val), 0);
+	KUNIT_EXPECT_EQ(test, val, fgt_pattern(2, 0));
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).gpu_faults, faults);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
+	tp_detach_mm();
+}
+
 /* Flow 2: jobs done, fault mode -> TLB invalidation submitted in start. */
 static void fgt_test_flow_tlb_deferred(struct kunit *test)
 {
@@ -650,6 +702,8 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_queues_own_timelines),
 	KUNIT_CASE_PARAM(fgt_test_bind_retries_after_invalidation, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_retries_after_invalidation),
+	KUNIT_CASE_PARAM(fgt_test_job_stops_before_pages_go, fgt_modes_gen_params),
+	KUNIT_CASE(fgt_test_exec_rebinds_invalidated),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),

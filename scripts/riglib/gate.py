@@ -48,6 +48,9 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
     ('debugobjects', r'ODEBUG: '),
     ('kmemleak', r'kmemleak: \d+ new suspected memory leak'),
     ('oops', r'Oops: |general protection fault|kernel BUG at '),
+    # The fake GPU's oracle: a job or GPU read touched a page no page table
+    # maps any more (fake-gpu/fake_gpu_access.c).
+    ('stale-access', r'fake_gpu: stale GPU access'),
     ('panic', r'Kernel panic - not syncing'),
     ('bug', r'BUG: '),
     ('warning', r'WARNING: '),

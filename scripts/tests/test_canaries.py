@@ -9,7 +9,10 @@ class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
         self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak',
-                                      'leak-userspace'})
+                                      'leak-userspace', 'resv', 'exec'})
+        # The VM_BIND locking rules (issue 12, section 5).
+        self.assertEqual(names['resv']['detectors'], ['lockdep'])
+        self.assertIn('stale-access', names['exec']['detectors'])
         # The userspace canary switches on the leak canary, in processes.
         self.assertEqual(names['leak-userspace']['canary'], 'leak')
         self.assertEqual(names['leak-userspace']['suites'], canaries.USERSPACE)

@@ -337,6 +337,15 @@ class Tap13(unittest.TestCase):
         self.assertEqual(v.splats[0].kind, 'kasan')
         self.assertEqual(v.splats[0].test, 'gpu.one_two_pass.madv_dontneed_zeroes')
 
+    def test_the_fake_gpu_oracle_is_a_splat(self):
+        log = HARNESS.replace('#  RUN           gpu.one_two_pass.madv_dontneed_zeroes ...\n',
+                              '#  RUN           gpu.one_two_pass.madv_dontneed_zeroes ...\n'
+                              'fake_gpu: stale GPU access: gpu0 asid 1 va 0x40000000 pfn '
+                              '0x1234 is mapped nowhere\n')
+        v = gate.judge(log)
+        self.assertEqual(v.splats[0].kind, 'stale-access')
+        self.assertEqual(v.splats[0].test, 'gpu.one_two_pass.madv_dontneed_zeroes')
+
     def test_splat_before_the_tests_is_boot(self):
         log = read('splats/warning.txt') + HARNESS
         self.assertEqual(gate.judge(log).splats[0].test, 'boot')
