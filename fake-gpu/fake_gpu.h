@@ -46,7 +46,10 @@ enum fake_gpu_mode {
 /* VM creation flags */
 /* GPU page faults are recoverable: TLB invalidation is needed on unmap. */
 #define FAKE_GPU_VM_FAULT_MODE		BIT(0)
-/* Take finish structures from a small GFP_NOWAIT pool, not the userptr. */
+/*
+ * Take finish structures from a small mempool (GFP_NOWAIT, with a reserve),
+ * one per invalidation, instead of the one embedded in the userptr.
+ */
 #define FAKE_GPU_VM_FINISH_POOL		BIT(1)
 /*
  * Jobs run until preempted: enabling signalling on a job's fence, as the

@@ -19,6 +19,7 @@
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/kref.h>
+#include <linux/mempool.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
@@ -30,7 +31,7 @@
 #include "rig_compat.h"
 
 #define FAKE_GPU_TLB_ENTRIES	64
-#define FAKE_GPU_FINISH_POOL	4	/* outstanding pool finishes per VM */
+#define FAKE_GPU_FINISH_POOL	4	/* finishes a pool VM keeps in reserve */
 
 struct dentry;
 
@@ -79,8 +80,17 @@ struct fake_gpu_dev {
 	} stats;
 };
 
-/* A finish structure from a VM's pool, and the data its finish needs. */
-struct fake_gpu_pool_finish {
+/**
+ * struct fake_gpu_finish - a two-pass invalidation between its passes
+ * @base: what the core hands to invalidate_finish()
+ * @tlb_inval_submitted: the first pass submitted the TLB invalidation
+ * @tlb_fence: that invalidation, for the finish to wait for
+ *
+ * Embedded in each userptr (one invalidation at a time, finish_inuse) or,
+ * for FAKE_GPU_VM_FINISH_POOL VMs, taken from the VM's mempool per
+ * invalidation. Written under the VM's notifier lock.
+ */
+struct fake_gpu_finish {
 	struct mmu_interval_notifier_finish base;
 	bool tlb_inval_submitted;
 	struct dma_fence *tlb_fence;
@@ -101,7 +111,7 @@ struct fake_gpu_vm {
 	spinlock_t repin_lock;		/* @repin_list */
 	struct list_head repin_list;
 	struct list_head userptrs;
-	atomic_t pool_used;
+	mempool_t *finish_pool;		/* FAKE_GPU_VM_FINISH_POOL VMs only */
 };
 
 struct fake_gpu_userptr {
@@ -122,10 +132,8 @@ struct fake_gpu_userptr {
 	struct list_head vm_link;	/* on vm->userptrs, RCU; under vm->lock */
 	struct rcu_head rcu;
 	/* The embedded two-pass state, under notifier_lock (write). */
-	struct mmu_interval_notifier_finish finish;
+	struct fake_gpu_finish finish;
 	bool finish_inuse;
-	bool tlb_inval_submitted;
-	struct dma_fence *tlb_fence;
 };
 
 /* An exec queue: one fence timeline (fake_gpu_queue.c). */
@@ -198,8 +206,8 @@ void fake_gpu_queue_destroy(struct fake_gpu_queue *q);
 /* fake_gpu_vm.c */
 void fake_gpu_vm_wait_jobs(struct fake_gpu_vm *vm);
 bool fake_gpu_vm_jobs_done(struct fake_gpu_vm *vm);
-struct fake_gpu_pool_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm);
-void fake_gpu_pool_put(struct fake_gpu_vm *vm, struct fake_gpu_pool_finish *f);
+struct fake_gpu_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm);
+void fake_gpu_pool_put(struct fake_gpu_vm *vm, struct fake_gpu_finish *f);
 
 /* fake_gpu_notifier.c */
 extern const struct mmu_interval_notifier_ops fake_gpu_single_pass_ops;

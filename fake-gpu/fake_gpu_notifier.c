@@ -104,7 +104,7 @@ static struct mmu_interval_notifier_finish *
 fake_gpu_finish_get(struct fake_gpu_userptr *uptr)
 {
 	struct fake_gpu_vm *vm = uptr->vm;
-	struct fake_gpu_pool_finish *pf;
+	struct fake_gpu_finish *pf;
 
 	if (vm->flags & FAKE_GPU_VM_FINISH_POOL) {
 		pf = fake_gpu_pool_get(vm);
@@ -119,34 +119,21 @@ fake_gpu_finish_get(struct fake_gpu_userptr *uptr)
 		return NULL;
 	}
 	uptr->finish_inuse = true;
-	return &uptr->finish;
+	return &uptr->finish.base;
+}
+
+static struct fake_gpu_finish *to_finish(struct mmu_interval_notifier_finish *f)
+{
+	return container_of(f, struct fake_gpu_finish, base);
 }
 
 static void fake_gpu_finish_put(struct fake_gpu_userptr *uptr,
 				struct mmu_interval_notifier_finish *finish)
 {
-	if (finish == &uptr->finish)
+	if (finish == &uptr->finish.base)
 		uptr->finish_inuse = false;
 	else
-		fake_gpu_pool_put(uptr->vm,
-				  container_of(finish, struct fake_gpu_pool_finish, base));
-}
-
-/* Where a finish keeps its submitted TLB invalidation. */
-static void fake_gpu_finish_tlb(struct fake_gpu_userptr *uptr,
-				struct mmu_interval_notifier_finish *finish,
-				bool **submitted, struct dma_fence ***fence)
-{
-	struct fake_gpu_pool_finish *pf;
-
-	if (finish == &uptr->finish) {
-		*submitted = &uptr->tlb_inval_submitted;
-		*fence = &uptr->tlb_fence;
-	} else {
-		pf = container_of(finish, struct fake_gpu_pool_finish, base);
-		*submitted = &pf->tlb_inval_submitted;
-		*fence = &pf->tlb_fence;
-	}
+		fake_gpu_pool_put(uptr->vm, to_finish(finish));
 }
 
 static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
@@ -159,8 +146,6 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 	struct fake_gpu_vm *vm = uptr->vm;
 	struct fake_gpu_dev *dev = vm->dev;
 	struct mmu_interval_notifier_finish *f;
-	struct dma_fence **tlb_fence;
-	bool *submitted;
 
 	if (!mmu_notifier_range_blockable(range)) {
 		if (fake_gpu_canary(FAKE_GPU_CANARY_SLEEP))
@@ -190,9 +175,8 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 		*finish = f;
 	} else if (vm->flags & FAKE_GPU_VM_FAULT_MODE) {
 		fake_gpu_userptr_zap(uptr);
-		fake_gpu_finish_tlb(uptr, f, &submitted, &tlb_fence);
-		*tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
-		*submitted = true;
+		to_finish(f)->tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
+		to_finish(f)->tlb_inval_submitted = true;
 		atomic64_inc(&dev->stats.deferred_tlb);
 		*finish = f;
 	} else {
@@ -209,25 +193,24 @@ static void fake_gpu_invalidate_finish(struct mmu_interval_notifier_finish *fini
 	struct fake_gpu_userptr *uptr =
 		container_of(finish->notifier, struct fake_gpu_userptr, notifier);
 	struct fake_gpu_vm *vm = uptr->vm;
+	struct fake_gpu_finish *ff = to_finish(finish);
 	struct fake_gpu_dev *dev = vm->dev;
-	struct dma_fence **tlb_fence, *fence;
-	bool *submitted;
+	struct dma_fence *fence;
 
 	down_write(&vm->notifier_lock);
 	atomic64_set(&dev->stats.last_finish_seq,
 		     atomic64_inc_return(&fake_gpu_pass_seq));
 	atomic64_inc(&dev->stats.finishes);
-	fake_gpu_finish_tlb(uptr, finish, &submitted, &tlb_fence);
-	if (*submitted) {
-		fence = *tlb_fence;
-		*tlb_fence = NULL;
-		*submitted = false;
+	if (ff->tlb_inval_submitted) {
+		fence = ff->tlb_fence;
+		ff->tlb_fence = NULL;
+		ff->tlb_inval_submitted = false;
 		fake_gpu_tlb_inval_wait(dev, fence);
 	} else {
 		fake_gpu_userptr_do_inval(uptr);
 	}
 	fake_gpu_finish_put(uptr, finish);
-	if (fake_gpu_canary(FAKE_GPU_CANARY_KASAN) && finish != &uptr->finish)
+	if (fake_gpu_canary(FAKE_GPU_CANARY_KASAN) && finish != &uptr->finish.base)
 		WRITE_ONCE(finish->notifier, NULL);	/* freed just above */
 	up_write(&vm->notifier_lock);
 }

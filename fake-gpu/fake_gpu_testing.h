@@ -15,7 +15,7 @@
 #define FAKE_GPU_TEST_SKIP_TLB_WAIT	BIT(0)
 
 /*
- * Fails allocations from the finish pool of FAKE_GPU_VM_FINISH_POOL VMs,
+ * Fails allocations from the finish mempool of FAKE_GPU_VM_FINISH_POOL VMs,
  * for tests of the synchronous fallback. Inert until configured.
  */
 extern struct fault_attr fake_gpu_finish_fail;

@@ -5,6 +5,7 @@
  * finish pool.
  */
 #include <linux/idr.h>
+#include <linux/mempool.h>
 #include <linux/rculist.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
@@ -51,34 +52,29 @@ void fake_gpu_vm_wait_jobs(struct fake_gpu_vm *vm)
 }
 
 /*
- * A finish structure from the VM's pool, or NULL; never sleeps. The pool
- * is a cap of FAKE_GPU_FINISH_POOL outstanding GFP_NOWAIT allocations, so
- * a structure used after fake_gpu_pool_put() is a use-after-free KASAN
- * sees.
+ * A finish structure from the VM's mempool, or NULL; never sleeps. The
+ * pool keeps FAKE_GPU_FINISH_POOL of them in reserve for when a GFP_NOWAIT
+ * allocation fails, as 0001's kernel-doc suggests; KASAN poisons those in
+ * reserve, so a finish used after fake_gpu_pool_put() is reported either
+ * way.
  */
-struct fake_gpu_pool_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm)
+struct fake_gpu_finish *fake_gpu_pool_get(struct fake_gpu_vm *vm)
 {
-	struct fake_gpu_pool_finish *f;
+	struct fake_gpu_finish *f;
 
 #ifdef CONFIG_FAULT_INJECTION
 	if (should_fail(&fake_gpu_finish_fail, sizeof(*f)))
 		return NULL;
 #endif
-	if (atomic_inc_return(&vm->pool_used) > FAKE_GPU_FINISH_POOL)
-		goto fail;
-	f = kzalloc_obj(*f, GFP_NOWAIT | __GFP_NOWARN);
-	if (!f)
-		goto fail;
+	f = mempool_alloc(vm->finish_pool, GFP_NOWAIT | __GFP_NOWARN);
+	if (f)
+		memset(f, 0, sizeof(*f));
 	return f;
-fail:
-	atomic_dec(&vm->pool_used);
-	return NULL;
 }
 
-void fake_gpu_pool_put(struct fake_gpu_vm *vm, struct fake_gpu_pool_finish *f)
+void fake_gpu_pool_put(struct fake_gpu_vm *vm, struct fake_gpu_finish *f)
 {
-	kfree(f);
-	atomic_dec(&vm->pool_used);
+	mempool_free(f, vm->finish_pool);
 }
 
 /*
@@ -138,18 +134,25 @@ struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 	spin_lock_init(&vm->repin_lock);
 	INIT_LIST_HEAD(&vm->repin_list);
 	INIT_LIST_HEAD(&vm->userptrs);
-	vm->queue = fake_gpu_queue_create(vm);
-	if (IS_ERR(vm->queue)) {
-		struct fake_gpu_queue *q = vm->queue;
-
-		dma_resv_fini(&vm->resv);
-		mmdrop(mm);
-		ida_free(&fake_gpu_asid_ida, vm->asid);
-		kfree(vm);
-		return ERR_CAST(q);
+	if (flags & FAKE_GPU_VM_FINISH_POOL) {
+		vm->finish_pool = mempool_create_kmalloc_pool(FAKE_GPU_FINISH_POOL,
+							      sizeof(struct fake_gpu_finish));
+		if (!vm->finish_pool)
+			goto err;
 	}
+	vm->queue = fake_gpu_queue_create(vm);
+	if (IS_ERR(vm->queue))
+		goto err;
 	fake_gpu_vm_prime_lockdep(vm);
 	return vm;
+
+err:
+	mempool_destroy(vm->finish_pool);
+	dma_resv_fini(&vm->resv);
+	mmdrop(mm);
+	ida_free(&fake_gpu_asid_ida, vm->asid);
+	kfree(vm);
+	return ERR_PTR(-ENOMEM);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_vm_create);
 
@@ -173,6 +176,8 @@ void fake_gpu_vm_destroy(struct fake_gpu_vm *vm)
 	fake_gpu_vm_wait_jobs(vm);
 	list_for_each_entry_safe(q, qnext, &vm->queues, vm_link)
 		fake_gpu_queue_destroy(q);
+	/* Every finish came back: the notifiers are removed. */
+	mempool_destroy(vm->finish_pool);
 	dma_resv_fini(&vm->resv);
 	mutex_destroy(&vm->lock);
 	mmdrop(vm->mm);

@@ -424,7 +424,7 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 					FAKE_GPU_VM_FAULT_MODE);
 	struct fake_gpu_userptr *uptr;
 	struct mmu_notifier_range range;
-	struct tp_unmap_args unmap;
+	struct tp_unmap_args *unmap;
 	struct tp_thread *unmapper;
 	struct completion *gate;
 	struct tp_notifier *hold;
@@ -443,9 +443,11 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, hold);
 	hold->finish_gate = gate;
 
-	unmap.addr = addr;
-	unmap.len = FGT_PAGES << PAGE_SHIFT;
-	unmapper = tp_thread_run(test, "fgt-unmap", current->mm, tp_unmap_fn, &unmap);
+	unmap = kunit_kzalloc(test, sizeof(*unmap), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, unmap);
+	unmap->addr = addr;
+	unmap->len = FGT_PAGES << PAGE_SHIFT;
+	unmapper = tp_thread_run(test, "fgt-unmap", current->mm, tp_unmap_fn, unmap);
 	KUNIT_ASSERT_NOT_NULL(test, unmapper);
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&hold->finish_entered,
 							  msecs_to_jiffies(5000)), 0);

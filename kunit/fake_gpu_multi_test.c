@@ -173,6 +173,13 @@ struct fgm_stress {
 	atomic64_t reads;
 	atomic64_t binds;
 	atomic64_t bad_values;
+	/*
+	 * Per page, one word so a reader sees both halves of one moment: the
+	 * low half is 2 * the salt of its pattern, or 2 * the new salt - 1
+	 * while the CPU changes it; the high half, while it changes, the salt
+	 * before the change.
+	 */
+	atomic64_t window[FGM_PAGES];
 };
 
 struct fgm_worker {
@@ -181,12 +188,50 @@ struct fgm_worker {
 	u32 seed;
 };
 
-/* A read returns the page's pattern of some mapping, or a fresh zero page. */
 /* A worker's last act: fgm_stress_stop() waits for the count to drop to 0. */
 static void fgm_worker_done(struct fgm_stress *s)
 {
 	if (atomic_dec_and_test(&s->running))
 		wake_up_var(&s->running);
+}
+
+/*
+ * Whether a GPU read of @page is right, given the page's window before
+ * (@w0) and after (@w1) it: inside one settled window, the page's current
+ * pattern; across a change, the pattern of any salt from the one before
+ * the change to the newest, or zero (a page not written yet). A stale
+ * translation reads an older salt, or garbage.
+ */
+static bool fgm_value_ok(u64 val, unsigned long page, u64 w0, u64 w1)
+{
+	u32 lo = (u32)w0 & 1 ? w0 >> 32 : (u32)w0 / 2;
+	u32 hi = ((u32)w1 + 1) / 2, salt;
+
+	if (w0 == w1 && !(w0 & 1))
+		return val == fgt_pattern((u32)w0 / 2, page);
+	for (salt = lo; salt <= hi; salt++)
+		if (val == fgt_pattern(salt, page))
+			return true;
+	return !val;
+}
+
+/*
+ * The CPU starts (!@done) or has finished (@done) giving @page (all pages
+ * if @page is FGM_PAGES) the pattern of @salt.
+ */
+static void fgm_change(struct fgm_stress *s, unsigned long page, u32 salt,
+		       bool done)
+{
+	unsigned long i;
+	u64 old;
+
+	for (i = 0; i < FGM_PAGES; i++) {
+		if (page != FGM_PAGES && i != page)
+			continue;
+		old = atomic64_read(&s->window[i]);
+		atomic64_set_release(&s->window[i], done ? 2 * salt :
+				     (u64)((u32)old / 2) << 32 | (2 * salt - 1));
+	}
 }
 
 static void fgm_reader_fn(void *arg)
@@ -195,7 +240,7 @@ static void fgm_reader_fn(void *arg)
 	struct fgm_stress *s = w->s;
 	struct rnd_state rnd;
 	unsigned int n = 0;
-	u64 val;
+	u64 val, w0, w1;
 
 	prandom_seed_state(&rnd, w->seed);
 	while (!atomic_read(&s->stop)) {
@@ -204,8 +249,10 @@ static void fgm_reader_fn(void *arg)
 		/* UML has one CPU: leave the CPU side some of it. */
 		if (++n % 64 == 0)
 			usleep_range(50, 100);
+		w0 = atomic64_read_acquire(&s->window[page]);
 		if (!fake_gpu_read(s->uptr[w->index], page << PAGE_SHIFT, &val)) {
-			if (val && (val & 0xffffffff) != page)
+			w1 = atomic64_read_acquire(&s->window[page]);
+			if (!fgm_value_ok(val, page, w0, w1))
 				atomic64_inc(&s->bad_values);
 			atomic64_inc(&s->reads);
 		}
@@ -250,7 +297,7 @@ static void fgm_test_stress(struct kunit *test)
 	struct fake_gpu_dev **devs = fgt_devs(test, FGM_DEVS, 50, 50);
 	unsigned long len = FGM_PAGES << PAGE_SHIFT;
 	struct tp_thread *threads[FGM_DEVS + 2];
-	struct fgm_worker workers[FGM_DEVS + 2];
+	struct fgm_worker *workers;
 	unsigned long start, deadline, iter;
 	long violations = 0;
 	struct rnd_state rnd;
@@ -265,6 +312,9 @@ static void fgm_test_stress(struct kunit *test)
 
 	s = kunit_kzalloc(test, sizeof(*s), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, s);
+	/* The workers' threads outlive a failed assertion: not on the stack. */
+	workers = kunit_kcalloc(test, ARRAY_SIZE(threads), sizeof(*workers), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, workers);
 	for (i = 0; i < FGM_DEVS; i++) {
 		/* Mixed: single/two-pass, fault mode or not, pool or embedded. */
 		enum fake_gpu_mode mode = i % 2 ? FAKE_GPU_TWO_PASS :
@@ -276,10 +326,7 @@ static void fgm_test_stress(struct kunit *test)
 		s->uptr[i] = fgt_userptr(test, s->vm[i], addr, FGM_PAGES);
 		KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(s->uptr[i]), 0);
 	}
-	/* Registered last: the workers stop before anything is torn down. */
-	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgm_stress_stop, s), 0);
-
-	for (i = 0; i < ARRAY_SIZE(workers); i++) {
+	for (i = 0; i < ARRAY_SIZE(threads); i++) {
 		workers[i].s = s;
 		workers[i].index = i % FGM_DEVS;
 		workers[i].seed = prandom_u32_state(&rnd);
@@ -290,6 +337,8 @@ static void fgm_test_stress(struct kunit *test)
 		if (!threads[i])
 			atomic_dec(&s->running);
 		KUNIT_ASSERT_NOT_NULL(test, threads[i]);
+		/* Cleanup stops the workers before it reaps this one. */
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgm_stress_stop, s), 0);
 	}
 
 	start = jiffies;
@@ -298,20 +347,28 @@ static void fgm_test_stress(struct kunit *test)
 	     iter++) {
 		unsigned long page = prandom_u32_state(&rnd) % FGM_PAGES;
 
+		u32 salt = iter + 1;	/* never the first mapping's 0 */
+
 		switch (prandom_u32_state(&rnd) % 4) {
 		case 0:		/* unmap all, map new pages */
+			fgm_change(s, FGM_PAGES, salt, false);
 			KUNIT_ASSERT_EQ(test, vm_munmap(addr, len), 0);
-			fgt_map(test, addr, FGM_PAGES, iter);
+			fgt_map(test, addr, FGM_PAGES, salt);
+			fgm_change(s, FGM_PAGES, salt, true);
 			break;
 		case 1:		/* unmap one page, map a new one */
+			fgm_change(s, page, salt, false);
 			KUNIT_ASSERT_EQ(test, vm_munmap(addr + (page << PAGE_SHIFT),
 							PAGE_SIZE), 0);
-			fgt_remap_page(test, addr, page, iter);
+			fgt_remap_page(test, addr, page, salt);
+			fgm_change(s, page, salt, true);
 			break;
 		case 2:		/* drop the pages, keep the mapping */
+			fgm_change(s, FGM_PAGES, salt, false);
 			KUNIT_ASSERT_EQ(test, do_madvise(current->mm, addr, len,
 							 MADV_DONTNEED), 0);
-			fgt_write_pattern(test, addr, FGM_PAGES, iter);
+			fgt_write_pattern(test, addr, FGM_PAGES, salt);
+			fgm_change(s, FGM_PAGES, salt, true);
 			break;
 		default:	/* let the workers run */
 			usleep_range(200, 400);

@@ -318,12 +318,13 @@ static void tp_test_single_pass_unchanged(struct kunit *test)
  * notifier @n blocks in a gated finish.
  */
 static struct tp_thread *tp_unmap_until_finish(struct kunit *test,
-					       struct tp_notifier *n,
-					       struct tp_unmap_args *args)
+					       struct tp_notifier *n)
 {
+	struct tp_unmap_args *args = kunit_kzalloc(test, sizeof(*args), GFP_KERNEL);
 	struct tp_fixture *f = test->priv;
 	struct tp_thread *unmapper;
 
+	KUNIT_ASSERT_NOT_NULL(test, args);
 	args->addr = f->addr;
 	args->len = f->len;
 	unmapper = tp_thread_run(test, "tp-unmap", f->mm, tp_unmap_fn, args);
@@ -343,13 +344,12 @@ static struct tp_thread *tp_unmap_until_finish(struct kunit *test,
 static void tp_test_read_begin_waits_for_finish(struct kunit *test)
 {
 	struct tp_fixture *f = tp_map(test);
-	struct tp_unmap_args unmap;
 	struct tp_thread *unmapper;
 	struct tp_notifier *n;
 
 	n = tp_insert(test, 0, f->addr, TP_PAGES, &tp_two_pass_ops);
 	n->finish_gate = tp_gate(test);
-	unmapper = tp_unmap_until_finish(test, n, &unmap);
+	unmapper = tp_unmap_until_finish(test, n);
 
 	/* The reader is this thread; the gate opens a little later. */
 	tp_release_after(test, n->finish_gate, TP_RELEASE_MS);
@@ -370,28 +370,31 @@ static void tp_test_read_begin_waits_for_finish(struct kunit *test)
 static void tp_test_racing_invalidations(struct kunit *test)
 {
 	struct tp_fixture *f = tp_map(test);
-	struct tp_reader_args reader = {};
+	struct tp_reader_args *reader;
 	struct tp_thread *unmapper, *clearer, *rd;
-	struct tp_unmap_args unmap;
-	struct tp_clear_args clear;
+	struct tp_clear_args *clear;
 	struct tp_notifier *n;
 
 	n = tp_insert(test, 0, f->addr, TP_PAGES, &tp_two_pass_ops);
 	n->finish_gate = tp_gate(test);
-	unmapper = tp_unmap_until_finish(test, n, &unmap);
+	unmapper = tp_unmap_until_finish(test, n);
 
-	clear.mm = f->mm;
-	clear.start = f->addr;
-	clear.end = f->addr + f->len;
-	clearer = tp_thread_run(test, "tp-clear", f->mm, tp_clear_fn, &clear);
+	clear = kunit_kzalloc(test, sizeof(*clear), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, clear);
+	clear->mm = f->mm;
+	clear->start = f->addr;
+	clear->end = f->addr + f->len;
+	clearer = tp_thread_run(test, "tp-clear", f->mm, tp_clear_fn, clear);
 	KUNIT_ASSERT_NOT_NULL(test, clearer);
 	KUNIT_EXPECT_TRUE_MSG(test, tp_thread_wait(clearer, TP_WAIT_MS),
 			      "the racing invalidation did not complete");
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_START_DEFERRED, 0), 1);
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_START_SYNC, 0), 1);
 
-	reader.n = n;
-	rd = tp_thread_run(test, "tp-read", NULL, tp_read_begin_fn, &reader);
+	reader = kunit_kzalloc(test, sizeof(*reader), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, reader);
+	reader->n = n;
+	rd = tp_thread_run(test, "tp-read", NULL, tp_read_begin_fn, reader);
 	KUNIT_ASSERT_NOT_NULL(test, rd);
 	KUNIT_EXPECT_FALSE_MSG(test, tp_thread_wait(rd, TP_BLOCKED_MS),
 			       "read_begin() returned during the first finish");
@@ -399,7 +402,7 @@ static void tp_test_racing_invalidations(struct kunit *test)
 	complete_all(n->finish_gate);
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(unmapper, TP_WAIT_MS));
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(rd, TP_WAIT_MS));
-	KUNIT_EXPECT_EQ(test, reader.finish_returned, 1);
+	KUNIT_EXPECT_EQ(test, reader->finish_returned, 1);
 	KUNIT_EXPECT_EQ(test, tp_count(&f->log, TP_FINISH, 0), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&n->wrong_pointer), 0);
 	tp_detach_mm();
@@ -412,17 +415,18 @@ static void tp_test_racing_invalidations(struct kunit *test)
 static void tp_test_remove_waits_for_finish(struct kunit *test)
 {
 	struct tp_fixture *f = tp_map(test);
-	struct tp_reader_args remover = {};
-	struct tp_unmap_args unmap;
+	struct tp_reader_args *remover;
 	struct tp_thread *unmapper, *rm;
 	struct tp_notifier *n;
 
 	n = tp_insert(test, 0, f->addr, TP_PAGES, &tp_two_pass_ops);
 	n->finish_gate = tp_gate(test);
-	unmapper = tp_unmap_until_finish(test, n, &unmap);
+	unmapper = tp_unmap_until_finish(test, n);
 
-	remover.n = n;
-	rm = tp_thread_run(test, "tp-remove", NULL, tp_remove_fn, &remover);
+	remover = kunit_kzalloc(test, sizeof(*remover), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, remover);
+	remover->n = n;
+	rm = tp_thread_run(test, "tp-remove", NULL, tp_remove_fn, remover);
 	KUNIT_ASSERT_NOT_NULL(test, rm);
 	KUNIT_EXPECT_FALSE_MSG(test, tp_thread_wait(rm, TP_BLOCKED_MS),
 			       "remove() returned during the finish");
@@ -431,7 +435,7 @@ static void tp_test_remove_waits_for_finish(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(unmapper, TP_WAIT_MS));
 	/* On timeout n leaks rather than being freed under the remover. */
 	KUNIT_ASSERT_TRUE(test, tp_thread_wait(rm, TP_WAIT_MS));
-	KUNIT_EXPECT_EQ(test, remover.finish_returned, 1);
+	KUNIT_EXPECT_EQ(test, remover->finish_returned, 1);
 	tp_detach_mm();
 }
 

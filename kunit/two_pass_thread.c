@@ -4,9 +4,13 @@
  *
  * A thread that works on the test's mm runs with it attached through
  * kthread_use_mm() and holds an mm_users reference, so vm_munmap() acts on
- * the test's address space. The thread state is reference counted: when a
- * test fails while a thread is still blocked, the thread keeps its state
- * (and the mm) alive until it returns, instead of touching freed memory.
+ * the test's address space. The thread state is reference counted, and
+ * the test's cleanup reaps the thread: it opens the test's gates, which is
+ * what a failed test leaves its threads blocked on, and waits for the
+ * thread to return. So what a thread uses may be allocated with
+ * kunit_kzalloc() before the thread starts, and is freed only after the
+ * thread is gone; a test's stack is not (the test's kthread exits on a
+ * failed assertion, and its stack with it).
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
@@ -19,8 +23,22 @@
 #include "rig_compat.h"
 #include "two_pass_thread.h"
 
+/* How long a test's cleanup waits for each of its threads. */
+#define TP_REAP_MS	10000
+/* Gates a test may have. */
+#define TP_MAX_GATES	8
+
+/* The gates of a test, a named KUnit resource: opened before reaping. */
+struct tp_gates {
+	struct kunit_resource res;
+	struct completion *gate[TP_MAX_GATES];
+	unsigned int count;
+};
+
 struct tp_thread {
 	struct kref ref;
+	struct kunit *test;
+	const char *name;
 	struct completion done;
 	struct mm_struct *mm;
 	void (*fn)(void *arg);
@@ -32,11 +50,35 @@ static void tp_thread_release(struct kref *ref)
 	kfree(container_of(ref, struct tp_thread, ref));
 }
 
-static void tp_thread_put(void *data)
+static void tp_thread_put(struct tp_thread *t)
+{
+	kref_put(&t->ref, tp_thread_release);
+}
+
+static struct tp_gates *tp_gates_find(struct kunit *test)
+{
+	struct kunit_resource *res = kunit_find_named_resource(test, "tp_gates");
+	struct tp_gates *g = NULL;
+
+	if (res) {
+		g = res->data;
+		kunit_put_resource(res);
+	}
+	return g;
+}
+
+/* The test's cleanup: open its gates, wait for the thread, drop it. */
+static void tp_thread_reap(void *data)
 {
 	struct tp_thread *t = data;
+	struct tp_gates *g = tp_gates_find(t->test);
+	unsigned int i;
 
-	kref_put(&t->ref, tp_thread_release);
+	for (i = 0; g && i < g->count; i++)
+		complete_all(g->gate[i]);
+	WARN(!wait_for_completion_timeout(&t->done, msecs_to_jiffies(TP_REAP_MS)),
+	     "test thread %s still running after its test", t->name);
+	tp_thread_put(t);
 }
 
 static int tp_thread_fn(void *data)
@@ -50,7 +92,8 @@ static int tp_thread_fn(void *data)
 		kthread_unuse_mm(t->mm);
 		mmput(t->mm);
 	}
-	complete(&t->done);
+	/* Every waiter sees it: the test, then its cleanup. */
+	complete_all(&t->done);
 	tp_thread_put(t);
 	return 0;
 }
@@ -69,6 +112,8 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 	t = kzalloc_obj(*t, GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, t);
 	kref_init(&t->ref);
+	t->test = test;
+	t->name = name;
 	init_completion(&t->done);
 	t->fn = fn;
 	t->arg = arg;
@@ -86,7 +131,7 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 			   PTR_ERR(task));
 		return NULL;
 	}
-	if (kunit_add_action_or_reset(test, tp_thread_put, t))
+	if (kunit_add_action_or_reset(test, tp_thread_reap, t))
 		return NULL;
 	return t;
 }
@@ -107,16 +152,26 @@ static void tp_gate_open(void *gate)
 /*
  * A completion for a test to hold a thread (a notifier's finish, say) and
  * open when it wants; opened at the end of the test whatever happened, so
- * a failed test does not leave the thread blocked.
+ * a failed test does not leave the thread blocked: before any thread of
+ * the test is reaped, and again when the test's resources go.
  */
 struct completion *tp_gate(struct kunit *test)
 {
 	struct completion *gate = kunit_kzalloc(test, sizeof(*gate), GFP_KERNEL);
+	struct tp_gates *g = tp_gates_find(test);
 
 	KUNIT_ASSERT_NOT_NULL(test, gate);
 	init_completion(gate);
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, tp_gate_open, gate),
 			0);
+	if (!g) {
+		g = kunit_kzalloc(test, sizeof(*g), GFP_KERNEL);
+		KUNIT_ASSERT_NOT_NULL(test, g);
+		KUNIT_ASSERT_EQ(test, kunit_add_named_resource(test, NULL, NULL, &g->res,
+							       "tp_gates", g), 0);
+	}
+	KUNIT_ASSERT_LT(test, g->count, TP_MAX_GATES);
+	g->gate[g->count++] = gate;
 	return gate;
 }
 
