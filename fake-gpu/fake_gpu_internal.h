@@ -136,17 +136,28 @@ struct fake_gpu_userptr {
 	bool finish_inuse;
 };
 
-/* An exec queue: one fence timeline (fake_gpu_queue.c). */
+/**
+ * struct fake_gpu_queue - an exec queue: one fence timeline (fake_gpu_queue.c)
+ * @ref: the VM's reference, and one per job fence
+ * @vm: the VM, which outlives the queue's jobs
+ * @vm_link: on vm->queues, under vm->lock
+ * @context: the dma_fence context of the queue's jobs
+ * @seqno: the last seqno handed out, under vm->resv
+ * @lock: the jobs' fence lock; protects @waiting and @runnable
+ * @waiting: preempt-style jobs not asked to stop yet, in seqno order
+ * @runnable: jobs for the ring, in seqno order
+ * @ring: runs the runnable jobs one at a time, on the device's job_wq
+ */
 struct fake_gpu_queue {
-	struct kref ref;		/* the VM's, and one per job fence */
+	struct kref ref;
 	struct fake_gpu_vm *vm;
-	struct list_head vm_link;	/* on vm->queues, under vm->lock */
+	struct list_head vm_link;
 	u64 context;
-	u64 seqno;			/* last one handed out, under vm->resv */
-	spinlock_t lock;		/* the jobs' fence lock; the two lists */
-	struct list_head waiting;	/* preempt-style jobs not asked to stop */
-	struct list_head runnable;	/* jobs for the ring, in seqno order */
-	struct work_struct ring;	/* runs the runnable jobs, one at a time */
+	u64 seqno;
+	spinlock_t lock;
+	struct list_head waiting;
+	struct list_head runnable;
+	struct work_struct ring;
 };
 
 extern atomic64_t fake_gpu_pass_seq;

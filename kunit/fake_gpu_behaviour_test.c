@@ -252,7 +252,8 @@ struct fgt_window {
 	unsigned long addr;
 	u32 salt;
 	bool rebind;
-	bool fired;
+	bool every_time;
+	unsigned int fired;
 };
 
 static void fgt_window_remap(struct fake_gpu_userptr *uptr,
@@ -261,9 +262,9 @@ static void fgt_window_remap(struct fake_gpu_userptr *uptr,
 	struct kunit *test = kunit_get_current_test();
 	struct fgt_window *w = test->priv;
 
-	if (window != w->window || w->fired)
+	if (window != w->window || (w->fired && !w->every_time))
 		return;
-	w->fired = true;
+	w->fired++;
 	fgt_remap_page(test, w->addr, 0, w->salt);
 	if (w->rebind)
 		KUNIT_EXPECT_EQ(test, fake_gpu_userptr_bind(uptr), 0);
@@ -311,6 +312,27 @@ static void fgt_test_bind_retries_after_invalidation(struct kunit *test)
 		KUNIT_ASSERT_EQ(test, fake_gpu_read(one.uptr, i << PAGE_SHIFT, &val), 0);
 		KUNIT_EXPECT_EQ_MSG(test, val, fgt_pattern(i ? 1 : 2, i), "page %lu", i);
 	}
+	tp_detach_mm();
+}
+
+/*
+ * Invalidations that never stop colliding with a bind: it gives up with
+ * -EAGAIN after HMM_RANGE_DEFAULT_TIMEOUT ms instead of looping forever,
+ * and the userptr stays unbound.
+ */
+static void fgt_test_bind_gives_up(struct kunit *test)
+{
+	struct fgt_window *w;
+	struct fgt_one one;
+	u64 val;
+
+	fgt_one_unbound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE);
+	w = fgt_window_arm(test, FAKE_GPU_WINDOW_BIND, one.addr, 2, false);
+	w->every_time = true;
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_bind(one.uptr), -EAGAIN);
+	kunit_deactivate_static_stub(test, fake_gpu_race_window);
+	KUNIT_EXPECT_GT(test, w->fired, 1);
+	KUNIT_EXPECT_EQ(test, fake_gpu_read(one.uptr, 0, &val), -EFAULT);
 	tp_detach_mm();
 }
 
@@ -704,6 +726,7 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_queues_own_timelines),
 	KUNIT_CASE_PARAM(fgt_test_bind_retries_after_invalidation, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_retries_after_invalidation),
+	KUNIT_CASE(fgt_test_bind_gives_up),
 	KUNIT_CASE_PARAM(fgt_test_job_stops_before_pages_go, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_exec_rebinds_invalidated),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),

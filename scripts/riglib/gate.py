@@ -193,6 +193,14 @@ class _Ktap:
                 status = 'fail'
             name = '.'.join([n for _, n in stack] + [m.group(4)])
             self.results.append((i, indent, name, status))
+        self.open_end = tuple(stack)  # subtests still open when the log ends
+
+    def running_at_end(self):
+        """Name of the test running when the log stopped."""
+        if not self.open_end:
+            return self.running_at(len(self.open_at))
+        # Its last line may be a result: the test running is a later one.
+        return '.'.join(n for _, n in self.open_end) + UNREPORTED
 
     def running_at(self, index):
         """Name of the test running when line @index was printed."""
@@ -341,8 +349,7 @@ def judge(text, expected=None, timed_out=False):
             f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
             f'suites reported; last test result: {last}')
     if timed_out or (ktap.top_plan is not None and not verdict.complete):
-        end = max((i for i, ln in enumerate(lines) if ln.strip()), default=0)
-        verdict.crashed_in = ktap.running_at(end)
+        verdict.crashed_in = ktap.running_at_end()
     if verdict.count('pass') + verdict.count('fail') == 0:
         verdict.failures.append('zero tests ran')
     for name, status in verdict.tests:

@@ -178,23 +178,25 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     if timed_out:
         timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
     summary = judge(name, rdir, summary, console, timeout)
-    if name_crashed_case(tree, bdir, summary):
+    if name_crashed_case(tree, bdir, summary, filter_glob):
         report.write_summary(rdir, summary)
     return summary
 
 
-def name_crashed_case(tree, bdir, summary):
+def name_crashed_case(tree, bdir, summary, filter_glob=None):
     """Name the KUnit case a crash stopped in @summary; True if it changed.
 
     The gate knows an open parameterized case from the log; of a suite it
-    knows only the suite.
+    knows only the suite, and the run's @filter_glob says which of its
+    cases ran.
     """
     crashed = summary.get('crashed_in') or ''
     if not crashed.endswith(gate.UNREPORTED):
         return False
     case = crashed[:-len(gate.UNREPORTED)]
     if '.' not in case:
-        case = crashed_case(tree, bdir, case, summary.get('results', []))
+        case = crashed_case(tree, bdir, case, summary.get('results', []),
+                            filter_glob)
     if not case:
         return False
     summary['crashed_in'] = case
@@ -213,7 +215,7 @@ def list_tests(tree, bdir, filter_glob):
             if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
 
 
-def crashed_case(tree, bdir, suite, reported):
+def crashed_case(tree, bdir, suite, reported, filter_glob=None):
     """The case of @suite that was running when the kernel stopped.
 
     KUnit prints a result only after a case, so the one that never reported
@@ -223,10 +225,10 @@ def crashed_case(tree, bdir, suite, reported):
     """
     done = {'.'.join(t.split('.', 2)[:2]) for t in reported}
     try:
-        cases = list_tests(tree, bdir, f'{suite}.*')
+        cases = list_tests(tree, bdir, filter_glob or f'{suite}.*')
     except (OSError, subprocess.SubprocessError):
         return None
-    return next((c for c in cases if c not in done), None)
+    return next((c for c in cases if c.startswith(suite + '.') and c not in done), None)
 
 
 def judge(name, rdir, summary, console, timeout=None):

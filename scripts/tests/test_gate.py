@@ -253,6 +253,14 @@ class BrokenRuns(unittest.TestCase):
         v = gate.judge(log)
         self.assertEqual(v.crashed_in, 's.b' + gate.UNREPORTED)
 
+    def test_crash_right_after_a_result_is_not_that_test(self):
+        # The kernel died (or was killed) with a case's result as its last
+        # line: that case is done, the suite's next one was running.
+        log = ('KTAP version 1\n1..1\n    KTAP version 1\n    # Subtest: s\n'
+               '    1..3\n    ok 1 a\n        KTAP version 1\n'
+               '        # Subtest: b\n        ok 1 p0\n    ok 2 b\n')
+        self.assertEqual(gate.judge(log, timed_out=True).crashed_in, 's' + gate.UNREPORTED)
+
     def test_complete_log_names_no_crash(self):
         self.assertIsNone(gate.judge(read('clean.log')).crashed_in)
 
