@@ -41,7 +41,7 @@ static long page_size(void)
 }
 
 /* A value no page holds by accident. */
-static uint64_t pattern(unsigned long word)
+static __u64 pattern(unsigned long word)
 {
 	return 0xfa4e000000000000ull | word;
 }
@@ -71,7 +71,7 @@ static int bind(int fd, unsigned int vm, void *addr, size_t len, unsigned int *u
 	return ret;
 }
 
-static int gpu_read(int fd, unsigned int uptr, uint64_t offset, uint64_t *val)
+static int gpu_read(int fd, unsigned int uptr, __u64 offset, __u64 *val)
 {
 	struct fake_gpu_read a = { .offset = offset, .userptr_id = uptr };
 	int ret = gpu_ioctl(fd, FAKE_GPU_IOCTL_READ, &a);
@@ -96,9 +96,9 @@ static struct fake_gpu_dev_stats stats(int fd, unsigned int dev)
 	return a;
 }
 
-static uint64_t *map_pattern(size_t len)
+static __u64 *map_pattern(size_t len)
 {
-	uint64_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	__u64 *buf = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	size_t i;
 
@@ -115,7 +115,7 @@ FIXTURE(gpu) {
 	unsigned int vm[MAX_DEVS];
 	unsigned int uptr[MAX_DEVS];
 	size_t len;
-	uint64_t *buf;
+	__u64 *buf;
 };
 
 FIXTURE_VARIANT(gpu) {
@@ -165,26 +165,28 @@ FIXTURE_TEARDOWN(gpu)
 	close(self->fd);
 }
 
-/* Bind the fixture's buffer on every device. */
-static int bind_all(FIXTURE_DATA(gpu) *self)
+/* Bind @buf in each of the @ndevs VMs @vm. */
+static int bind_bufs(int fd, unsigned int ndevs, const unsigned int *vm,
+		     void *buf, size_t len, unsigned int *uptr)
 {
 	unsigned int d;
 
-	for (d = 0; d < self->ndevs; d++)
-		if (bind(self->fd, self->vm[d], self->buf, self->len, &self->uptr[d]))
+	for (d = 0; d < ndevs; d++)
+		if (bind(fd, vm[d], buf, len, &uptr[d]))
 			return -1;
 	return 0;
 }
 
 /* Every device reads @expect at word @word of the buffer. */
 #define ASSERT_GPU_READS(word, expect) do {					\
-	uint64_t _v;								\
+	unsigned long _w = (word);						\
+	__u64 _v, _e = (expect);						\
 	unsigned int _d;							\
 	for (_d = 0; _d < self->ndevs; _d++) {					\
-		ASSERT_EQ(0, gpu_read(self->fd, self->uptr[_d], (word) * 8, &_v))	\
-			TH_LOG("device %u word %lu", _d, (unsigned long)(word));	\
-		ASSERT_EQ((uint64_t)(expect), _v)				\
-			TH_LOG("device %u word %lu", _d, (unsigned long)(word));	\
+		ASSERT_EQ(0, gpu_read(self->fd, self->uptr[_d], _w * 8, &_v))	\
+			TH_LOG("device %u word %lu", _d, _w);			\
+		ASSERT_EQ(_e, _v)						\
+			TH_LOG("device %u word %lu", _d, _w);			\
 	}									\
 } while (0)
 
@@ -192,7 +194,7 @@ TEST_F(gpu, bind_and_read)
 {
 	unsigned long w, words = self->len / 8;
 
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	for (w = 0; w < words; w += 61)
 		ASSERT_GPU_READS(w, pattern(w));
 	/* A mirror, not a copy: a CPU store is what the GPU reads next. */
@@ -203,10 +205,10 @@ TEST_F(gpu, bind_and_read)
 TEST_F(gpu, munmap_then_read_faults)
 {
 	struct fake_gpu_dev_stats before[MAX_DEVS], after;
-	uint64_t v;
+	__u64 v;
 	unsigned int d;
 
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	ASSERT_GPU_READS(5, pattern(5));
 	for (d = 0; d < self->ndevs; d++)
 		before[d] = stats(self->fd, d);
@@ -255,7 +257,7 @@ TEST_F(gpu, fork_cow_parent_mirror_follows)
 	char c = 0;
 	pid_t pid;
 
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	ASSERT_EQ(0, pipe(to_parent));
 	ASSERT_EQ(0, pipe(to_child));
 	pid = fork();
@@ -283,9 +285,9 @@ TEST_F(gpu, fork_cow_parent_mirror_follows)
 TEST_F(gpu, mremap_moves_away)
 {
 	unsigned int d, moved[MAX_DEVS];
-	uint64_t v, *dst;
+	__u64 v, *dst;
 
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	dst = mmap(NULL, self->len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, dst);
 	ASSERT_EQ(dst, mremap(self->buf, self->len, self->len,
@@ -304,7 +306,7 @@ TEST_F(gpu, mprotect_read_only_and_back)
 	struct fake_gpu_dev_stats before[MAX_DEVS], after;
 	unsigned int d;
 
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	for (d = 0; d < self->ndevs; d++)
 		before[d] = stats(self->fd, d);
 	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
@@ -321,7 +323,7 @@ TEST_F(gpu, mprotect_read_only_and_back)
 
 TEST_F(gpu, madv_dontneed_zeroes)
 {
-	ASSERT_EQ(0, bind_all(self));
+	ASSERT_EQ(0, bind_bufs(self->fd, self->ndevs, self->vm, self->buf, self->len, self->uptr));
 	ASSERT_GPU_READS(11, pattern(11));
 	ASSERT_EQ(0, madvise(self->buf, self->len, MADV_DONTNEED));
 	/* Fresh zero pages; the dropped ones may be reused by anyone. */
@@ -344,7 +346,7 @@ TEST_F(gpu, exit_with_bound_userptrs)
 	if (!pid) {
 		int fd = open("/dev/fake_gpu", O_RDWR);
 		unsigned int vm, uptr;
-		uint64_t *buf = map_pattern(self->len), v;
+		__u64 *buf = map_pattern(self->len), v;
 
 		if (fd < 0 || !buf)
 			_exit(2);
@@ -377,9 +379,9 @@ TEST_F(gpu, exit_with_bound_userptrs)
 #define READERS		8
 #define REMAPS		200
 
-static uint64_t gen_pattern(unsigned long gen, unsigned long word)
+static __u64 gen_pattern(unsigned long gen, unsigned long word)
 {
-	return 0xfa4e000000000000ull | (uint64_t)gen << 24 | word;
+	return 0xfa4e000000000000ull | (__u64)gen << 24 | word;
 }
 
 struct hammer {
@@ -394,7 +396,7 @@ struct hammer {
 };
 
 /* Whether @v is a word the buffer held between windows @w0 and @w1. */
-static int hammer_word_ok(uint64_t v, unsigned long word, unsigned long w0,
+static int hammer_word_ok(__u64 v, unsigned long word, unsigned long w0,
 			  unsigned long w1)
 {
 	unsigned long gen;
@@ -413,7 +415,7 @@ static void *hammer_reader(void *arg)
 	struct hammer *h = arg;
 	unsigned long reads = 0, faults = 0, wrong = 0, n = 0, w0, w1;
 	unsigned int seed = (uintptr_t)&n;
-	uint64_t v, off;
+	__u64 v, off;
 	int ret;
 
 	while (!__atomic_load_n(&h->stop, __ATOMIC_RELAXED)) {
@@ -439,7 +441,7 @@ static void *hammer_reader(void *arg)
 /* Map generation @gen's pages at @buf and write their words. */
 static int hammer_map(void *buf, size_t len, unsigned long gen)
 {
-	uint64_t *p = mmap(buf, len, PROT_READ | PROT_WRITE,
+	__u64 *p = mmap(buf, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	size_t i;
 
@@ -508,7 +510,7 @@ TEST(ioctl_arguments_validated)
 	struct fake_gpu_dev_stats st, st0;
 	unsigned int vm, uptr, id, i;
 	char *buf, *ro, *gap;
-	uint64_t v;
+	__u64 v;
 	int fd, fd2, status;
 
 	fd = open("/dev/fake_gpu", O_RDWR);
@@ -522,7 +524,8 @@ TEST(ioctl_arguments_validated)
 	EXPECT_EQ(-ENOTTY, gpu_ioctl(fd, _IOR('x', 0, struct fake_gpu_info), &info));
 	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, _IOWR(FAKE_GPU_IOCTL_BASE, 0x01, struct bad_size),
 				     &info));
-	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, _IOW(FAKE_GPU_IOCTL_BASE, 0x00, struct fake_gpu_info), &info));
+	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, _IOW(FAKE_GPU_IOCTL_BASE, 0x00, struct fake_gpu_info),
+				     &info));
 	EXPECT_EQ(-EFAULT, gpu_ioctl(fd, FAKE_GPU_IOCTL_VM_CREATE, NULL));
 	EXPECT_EQ(-EFAULT, gpu_ioctl(fd, FAKE_GPU_IOCTL_INFO, (void *)8));
 
@@ -636,7 +639,7 @@ static const unsigned long fuzz_cmds[] = {
 	FAKE_GPU_IOCTL_JOB_SUBMIT, FAKE_GPU_IOCTL_READ, FAKE_GPU_IOCTL_STATS,
 };
 
-static uint64_t fuzz_rand(uint64_t *s)
+static __u64 fuzz_rand(__u64 *s)
 {
 	/* xorshift64*: reproducible from the printed seed on any libc. */
 	*s ^= *s >> 12;
@@ -645,9 +648,9 @@ static uint64_t fuzz_rand(uint64_t *s)
 	return *s * 2685821657736338717ull;
 }
 
-static uint32_t fuzz_word(uint64_t *s, uintptr_t arena, long page)
+static __u32 fuzz_word(__u64 *s, uintptr_t arena, long page)
 {
-	static const uint32_t edges[] = { 0xffffffff, 0x80000000, 0x7fffffff, 4096,
+	static const __u32 edges[] = { 0xffffffff, 0x80000000, 0x7fffffff, 4096,
 					  4095, 8, 64, 65, 1024, 1025 };
 
 	switch (fuzz_rand(s) % 4) {
@@ -658,7 +661,7 @@ static uint32_t fuzz_word(uint64_t *s, uintptr_t arena, long page)
 	case 2:
 		return edges[fuzz_rand(s) % ARRAY_SIZE(edges)];
 	default:	/* somewhere in or near the mapped arena */
-		return (uint32_t)(arena + (fuzz_rand(s) % 20) * page);
+		return (__u32)(arena + (fuzz_rand(s) % 20) * page);
 	}
 }
 
@@ -686,11 +689,11 @@ FIXTURE_TEARDOWN(fuzz)
  * else a seed from the clock. The seed is printed: booting with it runs
  * the same operations again.
  */
-static uint64_t fuzz_seed(const char *name, unsigned long *iters)
+static __u64 fuzz_seed(const char *name, unsigned long *iters)
 {
 	const char *env_seed = getenv("fake_gpu_fuzz_seed");
 	const char *env_iters = getenv("fake_gpu_fuzz_iters");
-	uint64_t seed = env_seed ? strtoull(env_seed, NULL, 0) : 0;
+	__u64 seed = env_seed ? strtoull(env_seed, NULL, 0) : 0;
 
 	*iters = env_iters ? strtoul(env_iters, NULL, 0) : 20000;
 	if (!seed) {
@@ -708,7 +711,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
 {
 	unsigned long i, iters, ok = 0, failed = 0, bad = 0;
 	long page = page_size();
-	uint64_t s, arg[16];
+	__u64 s, arg[16];
 	unsigned long cmd;
 	void *ptr;
 	char *arena;
@@ -733,10 +736,10 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
 				   fuzz_rand(&s) % 16, fuzz_rand(&s) % 64);
 			break;
 		default:
-			cmd = (uint32_t)fuzz_rand(&s);
+			cmd = (__u32)fuzz_rand(&s);
 		}
 		for (w = 0; w < 32; w++)
-			((uint32_t *)arg)[w] = fuzz_word(&s, (uintptr_t)arena, page);
+			((__u32 *)arg)[w] = fuzz_word(&s, (uintptr_t)arena, page);
 		/* Addresses and lengths in the arena reach hmm_range_fault(). */
 		if (fuzz_rand(&s) % 2) {
 			arg[0] = (uintptr_t)arena + (fuzz_rand(&s) % 16) * page;
@@ -744,7 +747,7 @@ TEST_F_TIMEOUT(fuzz, random_ioctls, 300)
 		}
 		/* Never run a long job: closing the file would wait for it. */
 		if (cmd == FAKE_GPU_IOCTL_JOB_SUBMIT)
-			((uint32_t *)arg)[1] %= 2000;
+			((__u32 *)arg)[1] %= 2000;
 		switch (fuzz_rand(&s) % 16) {
 		case 0:
 			ptr = NULL;
@@ -797,7 +800,7 @@ struct mt_shared {
 	unsigned int ndevs;
 	char *arena;
 	long page;
-	uint64_t seed;
+	__u64 seed;
 	unsigned long iters;
 };
 
@@ -811,7 +814,7 @@ struct mt_thread {
 };
 
 /* Put @len bytes of @arg where the kernel reads it: here, or a read-only page. */
-static void *mt_arg(struct mt_thread *t, uint64_t *s, void *arg, size_t len)
+static void *mt_arg(struct mt_thread *t, __u64 *s, void *arg, size_t len)
 {
 	if (fuzz_rand(s) % 3)
 		return arg;
@@ -823,7 +826,7 @@ static void *mt_arg(struct mt_thread *t, uint64_t *s, void *arg, size_t len)
 }
 
 /* Invalidate part of the arena, as the process' own mm changes do. */
-static void mt_invalidate(struct mt_shared *sh, uint64_t *s)
+static void mt_invalidate(struct mt_shared *sh, __u64 *s)
 {
 	unsigned long first = fuzz_rand(s) % MT_ARENA;
 	unsigned long n = 1 + fuzz_rand(s) % (MT_ARENA - first);
@@ -849,7 +852,7 @@ static void *mt_fuzz_thread(void *data)
 {
 	struct mt_thread *t = data;
 	struct mt_shared *sh = t->sh;
-	uint64_t s = (sh->seed ^ (0x9e3779b97f4a7c15ull * (t->index + 1))) | 1;
+	__u64 s = (sh->seed ^ (0x9e3779b97f4a7c15ull * (t->index + 1))) | 1;
 	unsigned long i, cmd;
 	int fd, ret;
 
@@ -907,14 +910,14 @@ static void *mt_fuzz_thread(void *data)
 			continue;
 		}
 		ret = gpu_ioctl(sh->fd, cmd, ptr);
-		if (!ret)
+		if (!ret) {
 			t->ok++;
-		else if (ret == -EFAULT && ptr == t->ro &&
-			 cmd == FAKE_GPU_IOCTL_VM_CREATE)
+		} else if (ret == -EFAULT && ptr == t->ro &&
+			   cmd == FAKE_GPU_IOCTL_VM_CREATE) {
 			t->copy_faults++;
-		else if (fuzz_errno_ok(-ret))
+		} else if (fuzz_errno_ok(-ret)) {
 			t->refused++;
-		else if (!t->bad++) {
+		} else if (!t->bad++) {
 			t->bad_cmd = cmd;
 			t->bad_errno = -ret;
 		}

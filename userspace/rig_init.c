@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		pid = fork();
 		if (pid == 0) {
-			char *args[] = { argv[i], NULL };
+			char *const args[] = { argv[i], NULL };
 
 			execve(argv[i], args, environ);
 			fprintf(stderr, "rig_init: exec %s: %s\n", argv[i], strerror(errno));
