@@ -154,7 +154,7 @@ struct fake_gpu_queue {
 	struct list_head vm_link;
 	u64 context;
 	u64 seqno;
-	spinlock_t lock;
+	spinlock_t lock;	/* the jobs' fence lock; @waiting, @runnable */
 	struct list_head waiting;
 	struct list_head runnable;
 	struct work_struct ring;

@@ -190,6 +190,14 @@ void fake_gpu_userptr_gpu_off(struct fake_gpu_userptr *uptr)
 							  (uptr->npages << PAGE_SHIFT)));
 }
 
+/* Take @uptr off its VM's repin list. */
+static void fake_gpu_userptr_unrepin(struct fake_gpu_userptr *uptr)
+{
+	spin_lock(&uptr->vm->repin_lock);
+	list_del_init(&uptr->repin_link);
+	spin_unlock(&uptr->vm->repin_lock);
+}
+
 /* fake_gpu_userptr_bind() with the VM's lock held. */
 static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
 {
@@ -227,9 +235,7 @@ static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
 		uptr->ever_bound = true;
 		/* Jobs read the PTEs without a lock once they see @bound. */
 		smp_store_release(&uptr->bound, true);
-		spin_lock(&vm->repin_lock);
-		list_del_init(&uptr->repin_link);
-		spin_unlock(&vm->repin_lock);
+		fake_gpu_userptr_unrepin(uptr);
 		fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_BIND);
 	}
 	mmput(vm->mm);
@@ -284,9 +290,7 @@ int fake_gpu_vm_repin(struct fake_gpu_vm *vm)
 		if (ret) {
 			down_write(&vm->notifier_lock);
 			fake_gpu_userptr_gpu_off(uptr);
-			spin_lock(&vm->repin_lock);
-			list_del_init(&uptr->repin_link);
-			spin_unlock(&vm->repin_lock);
+			fake_gpu_userptr_unrepin(uptr);
 			up_write(&vm->notifier_lock);
 			ret = 0;
 		}
@@ -381,9 +385,7 @@ void fake_gpu_userptr_destroy(struct fake_gpu_userptr *uptr)
 	}
 	down_write(&vm->notifier_lock);
 	WRITE_ONCE(uptr->destroyed, true);
-	spin_lock(&vm->repin_lock);
-	list_del_init(&uptr->repin_link);
-	spin_unlock(&vm->repin_lock);
+	fake_gpu_userptr_unrepin(uptr);
 	/* Under the lock, as the notifier does: no GPU access after this. */
 	fake_gpu_userptr_gpu_off(uptr);
 	up_write(&vm->notifier_lock);
