@@ -30,6 +30,7 @@
  * holds a reference on its queue, dropped when its fence is released, so
  * the queue's lock (the fences' lock) outlives every fence that uses it.
  */
+#include <kunit/static_stub.h>
 #include <linux/hrtimer.h>
 #include <linux/rculist.h>
 #include <linux/slab.h>
@@ -265,18 +266,46 @@ int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 		       &fake_gpu_job_fence_ops, &q->lock, q->context, ++q->seqno);
 	if (fence)
 		*fence = dma_fence_get(&job->fence);
-	/* The ring's reference: dma_fence_init()'s. */
-	spin_lock_irq(&q->lock);
-	list_add_tail(&job->link, preempt ? &q->waiting : &q->runnable);
-	if (!preempt)
-		queue_work(vm->dev->job_wq, &q->ring);
-	spin_unlock_irq(&q->lock);
+	/*
+	 * Into the resv (which takes a reference of its own) before the ring
+	 * can see the job: the ring drops dma_fence_init()'s reference when
+	 * the job ends, which may be at once.
+	 */
 	dma_resv_add_fence(&vm->resv, &job->fence, DMA_RESV_USAGE_BOOKKEEP);
+	fake_gpu_exec_window(vm, &job->fence);
+	spin_lock_irq(&q->lock);
+	/*
+	 * A waiter may have found the fence in the resv and asked for the
+	 * preemption already: enable_signaling() ran, under this lock, while
+	 * the job was on no list. It made every earlier job runnable; this
+	 * one is too.
+	 */
+	if (preempt && !test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT, &job->fence.flags)) {
+		list_add_tail(&job->link, &q->waiting);
+	} else {
+		list_add_tail(&job->link, &q->runnable);
+		queue_work(vm->dev->job_wq, &q->ring);
+	}
+	spin_unlock_irq(&q->lock);
 	up_read(&vm->notifier_lock);
 	dma_resv_unlock(&vm->resv);
 	return 0;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_queue_submit);
+
+/**
+ * fake_gpu_exec_window() - a job's fence is published, the job not queued
+ * @vm: the job's VM, its resv lock and notifier lock (read) held
+ * @fence: the job's fence, in the VM's resv, on none of its queue's lists
+ *
+ * Whoever reads the resv without its lock (a notifier, a wait) may find
+ * @fence now and wait for it, preempt it, or hold a reference. Does
+ * nothing; a KUnit test redirects it (a static stub) to act in the window.
+ */
+void fake_gpu_exec_window(struct fake_gpu_vm *vm, struct dma_fence *fence)
+{
+	KUNIT_STATIC_STUB_REDIRECT(fake_gpu_exec_window, vm, fence);
+}
 
 /*
  * Destroy a queue of a VM being destroyed, after all its jobs signalled:

@@ -57,6 +57,7 @@ struct fgt_one {
 	struct fake_gpu_dev *dev;
 	struct fake_gpu_vm *vm;
 	struct fake_gpu_userptr *uptr;
+	struct dma_fence *fence;	/* a job's, if the test keeps one */
 };
 
 static void fgt_one_unbound(struct kunit *test, struct fgt_one *one,
@@ -239,6 +240,69 @@ static void fgt_test_queues_own_timelines(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(b));
 	dma_fence_put(b);
 	dma_fence_put(a);
+	tp_detach_mm();
+}
+
+/*
+ * In the exec window: run whatever the device has queued to its end, then
+ * take a reference to the job's fence, as a waiter on the resv could.
+ */
+static void fgt_exec_window_run(struct fake_gpu_vm *vm, struct dma_fence *fence)
+{
+	struct kunit *test = kunit_get_current_test();
+	struct fgt_one *one = test->priv;
+
+	fake_gpu_dev_flush(one->dev);
+	KUNIT_EXPECT_FALSE_MSG(test, dma_fence_is_signaled(fence),
+			       "the job ran before its fence was in the resv");
+	one->fence = dma_fence_get(fence);
+}
+
+/* In the exec window: what a waiter on the resv does, ask for preemption. */
+static void fgt_exec_window_preempt(struct fake_gpu_vm *vm, struct dma_fence *fence)
+{
+	dma_fence_enable_signaling(fence);
+}
+
+/*
+ * Exec publishes a job's fence in the resv before the job can run. The
+ * submitter asks for no fence, so dma_fence_init()'s reference, which the
+ * ring drops when the job ends, is the only one: with the device's queued
+ * work run to its end in between, the job has not run, and the fence is
+ * still alive for the resv and for a waiter.
+ */
+static void fgt_test_exec_publishes_before_run(struct kunit *test)
+{
+	struct fgt_one one = {};
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, 0);
+	test->priv = &one;
+	kunit_activate_static_stub(test, fake_gpu_exec_window, fgt_exec_window_run);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 10, NULL), 0);
+	kunit_deactivate_static_stub(test, fake_gpu_exec_window);
+	KUNIT_ASSERT_NOT_NULL(test, one.fence);
+	KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(one.fence, false, HZ), 0);
+	dma_fence_put(one.fence);
+	tp_detach_mm();
+}
+
+/*
+ * A preemption asked for between the fence's publication and the job's
+ * queueing (a waiter found the fence in the resv) is not lost: the job is
+ * queued runnable and its fence signals.
+ */
+static void fgt_test_exec_preempted_before_queued(struct kunit *test)
+{
+	struct dma_fence *fence;
+	struct fgt_one one;
+
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_PREEMPT_JOBS);
+	kunit_activate_static_stub(test, fake_gpu_exec_window, fgt_exec_window_preempt);
+	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 10, &fence), 0);
+	kunit_deactivate_static_stub(test, fake_gpu_exec_window);
+	KUNIT_EXPECT_GT_MSG(test, dma_fence_wait_timeout(fence, false, HZ), 0,
+			    "a job preempted before it was queued never stopped");
+	dma_fence_put(fence);
 	tp_detach_mm();
 }
 
@@ -724,6 +788,8 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_queue_jobs_in_order),
 	KUNIT_CASE(fgt_test_preempt_earlier_job_waited),
 	KUNIT_CASE(fgt_test_queues_own_timelines),
+	KUNIT_CASE(fgt_test_exec_publishes_before_run),
+	KUNIT_CASE(fgt_test_exec_preempted_before_queued),
 	KUNIT_CASE_PARAM(fgt_test_bind_retries_after_invalidation, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_retries_after_invalidation),
 	KUNIT_CASE(fgt_test_bind_gives_up),
