@@ -509,7 +509,7 @@ TEST(ioctl_arguments_validated)
 	struct fake_gpu_read r;
 	struct fake_gpu_dev_stats st, st0;
 	unsigned int vm, uptr, id, i;
-	char *buf, *ro, *gap;
+	char *buf, *ro, *gap, *half;
 	__u64 v;
 	int fd, fd2, status;
 
@@ -563,7 +563,12 @@ TEST(ioctl_arguments_validated)
 	EXPECT_EQ(-EFAULT, bind(fd, vm, gap, 2 * page, &uptr));	/* PROT_NONE */
 	ASSERT_EQ(0, munmap(gap, 2 * page));
 	EXPECT_EQ(-EFAULT, bind(fd, vm, gap, 2 * page, &uptr));	/* not mapped */
-	EXPECT_EQ(-EFAULT, bind(fd, vm, buf + 2 * page, 4 * page, &uptr)); /* half */
+	/* Half mapped: the pages after a mapping may belong to another one. */
+	half = mmap(NULL, 4 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, half);
+	ASSERT_EQ(0, munmap(half + 2 * page, 2 * page));
+	EXPECT_EQ(-EFAULT, bind(fd, vm, half, 4 * page, &uptr));
+	ASSERT_EQ(0, munmap(half, 2 * page));
 	b = (struct fake_gpu_userptr_bind){ .addr = (uintptr_t)buf, .length = page,
 					    .vm_id = vm, .userptr_id = 3 };
 	EXPECT_EQ(-EINVAL, gpu_ioctl(fd, FAKE_GPU_IOCTL_USERPTR_BIND, &b));
