@@ -23,9 +23,17 @@ static const char * const fake_gpu_canary_names[] = {
 	[FAKE_GPU_CANARY_RESV] = "resv",
 	[FAKE_GPU_CANARY_EXEC] = "exec",
 	[FAKE_GPU_CANARY_LEAK] = "leak",
+	[FAKE_GPU_CANARY_RACE] = "race",
 };
 
 enum fake_gpu_canary fake_gpu_canary_on __read_mostly;
+
+/*
+ * The "race" canary's counter: incremented with a plain ++ by every GPU
+ * access, from every CPU, under no common lock. KCSAN (the smp profile)
+ * must report it; nothing reads it.
+ */
+unsigned long fake_gpu_canary_accesses;
 
 static int fake_gpu_canary_set(const char *val, const struct kernel_param *kp)
 {
@@ -49,4 +57,4 @@ static const struct kernel_param_ops fake_gpu_canary_ops = {
 	.get = fake_gpu_canary_get,
 };
 module_param_cb(canary, &fake_gpu_canary_ops, NULL, 0444);
-MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep, hang, resv, exec or leak (testing only)");
+MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep, hang, resv, exec, leak or race (testing only)");

@@ -181,9 +181,12 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_EXEC,
 	/* the waiter of a TLB invalidation leaks its fence reference */
 	FAKE_GPU_CANARY_LEAK,
+	/* every GPU access counted in one plain counter (a data race) */
+	FAKE_GPU_CANARY_RACE,
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;
+extern unsigned long fake_gpu_canary_accesses;
 
 static inline bool fake_gpu_canary(enum fake_gpu_canary c)
 {

@@ -11,10 +11,16 @@
  * kunit_kzalloc() before the thread starts, and is freed only after the
  * thread is gone; a test's stack is not (the test's kthread exits on a
  * failed assertion, and its stack with it).
+ *
+ * Threads are bound to the online CPUs in turn: on an SMP kernel (the smp
+ * profile) a test's unmapper, readers and binders then really run at the
+ * same time as each other, the test and the fake GPU's workers, instead
+ * of wherever the scheduler happens to leave them.
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
 #include <linux/kref.h>
+#include <linux/cpumask.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
@@ -98,9 +104,19 @@ static int tp_thread_fn(void *data)
 	return 0;
 }
 
+/* The next CPU in turn for a test thread (no CPU hotplug in the tests). */
+static unsigned int tp_next_cpu(void)
+{
+	static atomic_t next = ATOMIC_INIT(0);
+	unsigned int n = (unsigned int)atomic_inc_return(&next);
+
+	return cpumask_nth(n % num_online_cpus(), cpu_online_mask);
+}
+
 /*
- * Run @fn(@arg) in a new kernel thread, with @mm attached if not NULL.
- * Returns NULL (and fails the test) if the thread cannot be created.
+ * Run @fn(@arg) in a new kernel thread, with @mm attached if not NULL, bound
+ * to the next online CPU in turn. Returns NULL (and fails the test) if the
+ * thread cannot be created.
  */
 struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 				struct mm_struct *mm, void (*fn)(void *arg),
@@ -122,7 +138,7 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 		mmget(mm);
 	kref_get(&t->ref);	/* the thread's reference */
 
-	task = kthread_run(tp_thread_fn, t, "%s", name);
+	task = kthread_create(tp_thread_fn, t, "%s", name);
 	if (IS_ERR(task)) {
 		if (mm)
 			mmput(mm);
@@ -131,6 +147,8 @@ struct tp_thread *tp_thread_run(struct kunit *test, const char *name,
 			   PTR_ERR(task));
 		return NULL;
 	}
+	kthread_bind(task, tp_next_cpu());
+	wake_up_process(task);
 	if (kunit_add_action_or_reset(test, tp_thread_reap, t))
 		return NULL;
 	return t;

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * init for the rig's userspace boots of UML.
+ * init for the rig's userspace boots, under UML and under QEMU.
  *
- * The root is a host directory (hostfs) holding this program and the test
- * programs. Mount what the tests need, run each program given on the
- * command line in turn (its output, KTAP, goes to the console, where the
- * rig's splat gate reads it together with the kernel's), then power off:
- * init must never exit, or the kernel panics.
+ * The root holds this program and the test programs: a host directory
+ * (hostfs) under UML, an initramfs under QEMU. Mount what the tests need,
+ * run each program given on the command line in turn (its output, KTAP,
+ * goes to the console, where the rig's splat gate reads it together with
+ * the kernel's), then power off: init must never exit, or the kernel
+ * panics. Under QEMU, rig_shutdown=reboot asks for a reboot instead, on
+ * which QEMU exits (-no-reboot): a machine without ACPI cannot power off.
  *
  * The kernel passes its unknown "name=value" boot parameters to init as
  * environment variables; the programs inherit them (fake_gpu_fuzz_seed=).
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -32,6 +35,7 @@ static void mount_fs(const char *src, const char *dir, const char *type)
 
 int main(int argc, char **argv)
 {
+	const char *shutdown = getenv("rig_shutdown");
 	int i, status;
 	pid_t pid;
 
@@ -59,6 +63,6 @@ int main(int argc, char **argv)
 	}
 	fflush(NULL);
 	sync();
-	reboot(RB_POWER_OFF);
+	reboot(shutdown && !strcmp(shutdown, "reboot") ? RB_AUTOBOOT : RB_POWER_OFF);
 	return 0;
 }

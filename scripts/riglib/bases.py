@@ -31,9 +31,13 @@ class BaseDef:
         self.series = os.path.join(REPO, series) if series else None
         if self.series and not os.path.isfile(self.series):
             raise RigError(f'{BASES_INI}: base {name}: series {series} does not exist')
-        self.fragments = [os.path.join(REPO, f)
-                          for f in section.get('fragments', '').split()]
-        for frag in self.fragments:
+        # "fragments" for every profile, "fragments.ARCH" for the profiles
+        # of that kunit.py architecture only (UML's PCI options, say).
+        self.arch_fragments = {key.partition('.')[2]: [os.path.join(REPO, f)
+                                                       for f in value.split()]
+                               for key, value in section.items()
+                               if key == 'fragments' or key.startswith('fragments.')}
+        for frag in sum(self.arch_fragments.values(), []):
             if not os.path.isfile(frag):
                 raise RigError(f'{BASES_INI}: base {name}: fragment '
                                f'{os.path.relpath(frag, REPO)} does not exist')
@@ -61,6 +65,10 @@ class BaseDef:
                 raise RigError(f'{BASES_INI}: base {name}: api_renames line '
                                f'"{line.strip()}" is not "old -> new"')
             self.api_renames.append(tuple(parts))
+
+    def fragments(self, arch):
+        """The base's fragments for a profile of kunit.py architecture @arch."""
+        return self.arch_fragments.get('', []) + self.arch_fragments.get(arch, [])
 
     def runs_mutant(self, mutant):
         """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""

@@ -38,7 +38,7 @@ def fragments(base):
     frags = [os.path.join(REPO, f) for f in FRAGMENTS]
     xe = profiles.load().get(XE_PROFILE)
     extra = xe.base_fragments.get(base.name, []) if xe else []
-    return frags[:1] + list(base.definition.fragments) + frags[1:] + extra
+    return frags[:1] + base.definition.fragments('um') + frags[1:] + extra
 
 # gcc: "path:line:col: warning: text [-Wflag]"; sparse: the same shape.
 DIAG_RE = re.compile(r'^(?P<file>[^\s:]+):(?P<line>\d+):(?:\d+:)?\s*'
@@ -105,7 +105,8 @@ def touched_files(patches):
     return sorted(files)
 
 
-def _worktree(base):
+def worktree(base):
+    """The bisect worktree of the cached tree (also the hmm step's)."""
     wt = base.tree.rstrip('/') + '-bisect'
     if not os.path.isdir(os.path.join(wt, '.git')) and not os.path.isfile(
             os.path.join(wt, '.git')):
@@ -176,7 +177,7 @@ def bisect_build(base, jobs, checks=True):
     patches = tree.series_files(base.series)
     if not patches:
         raise RigError(f'base {base.name} has no series to bisect')
-    wt = _worktree(base)
+    wt = worktree(base)
     bdir = os.path.join(cache_dir(), 'build', base.key, 'bisect')
     os.makedirs(bdir, exist_ok=True)
     rdir = os.path.join(results_dir(), 'bisect')

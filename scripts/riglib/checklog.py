@@ -11,7 +11,6 @@ Exit status: 0 when the log passes, 1 when it does not, 2 when it cannot be
 read.
 """
 
-import json
 import sys
 
 from . import gate

@@ -1,4 +1,4 @@
-"""The splat gate: judge a UML console log, not just KUnit's verdicts.
+"""The splat gate: judge a console log (UML or QEMU), not just KUnit's verdicts.
 
 kunit.py reports "ok" for a test that triggered a lockdep report or a
 WARN_ON, and lockdep switches itself off for the rest of the boot after its
@@ -30,6 +30,9 @@ EXPECTED_INI = os.path.join(REPO, 'configs', 'expected-splats.ini')
 MARKERS = [(kind, re.compile(pat)) for kind, pat in [
     ('kasan', r'BUG: KASAN: '),
     ('kfence', r'BUG: KFENCE: '),
+    # KCSAN (the smp profile): "BUG: KCSAN: data-race in a / b", and
+    # "assert: race" for ASSERT_EXCLUSIVE_*() annotations.
+    ('kcsan', r'BUG: KCSAN: '),
     ('ubsan', r'UBSAN: '),
     ('lockdep', r'WARNING: (possible circular locking dependency|possible recursive '
                 r'locking|inconsistent lock state|bad unlock balance|held lock '
@@ -47,7 +50,12 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
     ('rcu-stall', r'rcu: INFO: \S+ (self-)?detected stall|detected stalls on CPUs'),
     ('debugobjects', r'ODEBUG: '),
     ('kmemleak', r'kmemleak: \d+ new suspected memory leak'),
-    ('oops', r'Oops: |general protection fault|kernel BUG at '),
+    ('hard-lockup', r'Watchdog detected hard LOCKUP'),
+    # x86_64 (the smp profile): a kernel page fault or NULL dereference
+    # prints its own BUG line before the Oops.
+    ('oops', r'Oops: |general protection fault|kernel BUG at |'
+             r'BUG: unable to handle |BUG: kernel NULL pointer dereference'),
+    ('msr', r'unchecked MSR access error'),
     # The fake GPU's oracle: a job or GPU read touched a page no page table
     # maps any more (fake-gpu/fake_gpu_access.c).
     ('stale-access', r'fake_gpu: stale GPU access'),

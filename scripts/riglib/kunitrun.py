@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import time
 
-from . import gate, report
+from . import gate, qemu, report
 from .util import RigError, cache_dir, git, info, results_dir
 
 BUILD_TIMEOUT = 3600
@@ -45,8 +45,12 @@ def gcov_compiler_dir():
 
 
 def _kunit_cmd(tree, verb, bdir, jobs, profile=None):
+    """kunit.py @verb for @profile's architecture (UML without a profile)."""
+    arch = profile.arch if profile is not None else 'um'
     cmd = ['python3', os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py'),
-           verb, '--arch=um', '--build_dir', bdir]
+           verb, f'--arch={arch}', '--build_dir', bdir]
+    if verb != 'build' and profile is not None and profile.qemu_args:
+        cmd.append('--qemu_args=' + profile.qemu_args)
     if verb == 'build':
         cc = 'ccache gcc'
         if profile is not None and profile.libgcov_fix:
@@ -61,10 +65,20 @@ def _env():
     return env
 
 
-def _logged(cmd, cwd, log, timeout):
+def exec_env(tree, profile, bdir):
+    """The environment of a command that boots @profile's built kernel.
+
+    Under QEMU, that of the accelerator the rig chose (riglib.qemu).
+    """
+    if profile is None or not profile.qemu:
+        return _env()
+    return qemu.env(profile, qemu.kernel_image(tree, profile, bdir), _env())
+
+
+def _logged(cmd, cwd, log, timeout, env=None):
     """Run @cmd with its output in @log; return (returncode, timed_out)."""
     with open(log, 'w') as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=_env(), stdout=out,
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env or _env(), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
             return proc.wait(timeout=timeout), False
@@ -97,7 +111,7 @@ def fragments(base, profile):
     fragments for this base (fragments.BASE) come last.
     """
     frags = list(profile.fragments)
-    return (frags[:1] + list(base.definition.fragments) + frags[1:]
+    return (frags[:1] + base.definition.fragments(profile.arch) + frags[1:]
             + profile.base_fragments.get(base.name, []))
 
 
@@ -150,7 +164,7 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
         return summary
 
     info(f'[{name}] running the tests (timeout {timeout} s)')
-    cmd = _kunit_cmd(tree, 'exec', bdir, jobs)
+    cmd = _kunit_cmd(tree, 'exec', bdir, jobs, profile)
     cmd += ['--timeout', str(timeout), '--json=' + os.path.join(rdir, 'kunit.json')]
     for arg in list(profile.kernel_args) + list(kernel_args):
         cmd += ['--kernel_args', arg]
@@ -161,7 +175,7 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
         os.unlink(test_log)
     t0 = time.monotonic()
     rc, killed = _logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
-                         timeout + EXEC_MARGIN)
+                         timeout + EXEC_MARGIN, exec_env(tree, profile, bdir))
     summary['run_seconds'] = round(time.monotonic() - t0, 1)
     with open(os.path.join(rdir, 'kunit.log')) as f:
         kunit_out = f.read()
@@ -178,12 +192,12 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     if timed_out:
         timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
     summary = judge(name, rdir, summary, console, timeout)
-    if name_crashed_case(tree, bdir, summary, filter_glob):
+    if name_crashed_case(tree, bdir, summary, filter_glob, profile):
         report.write_summary(rdir, summary)
     return summary
 
 
-def name_crashed_case(tree, bdir, summary, filter_glob=None):
+def name_crashed_case(tree, bdir, summary, filter_glob=None, profile=None):
     """Name the KUnit case a crash stopped in @summary; True if it changed.
 
     The gate knows an open parameterized case from the log; of a suite it
@@ -196,7 +210,7 @@ def name_crashed_case(tree, bdir, summary, filter_glob=None):
     case = crashed[:-len(gate.UNREPORTED)]
     if '.' not in case:
         case = crashed_case(tree, bdir, case, summary.get('results', []),
-                            filter_glob)
+                            filter_glob, profile)
     if not case:
         return False
     summary['crashed_in'] = case
@@ -206,16 +220,17 @@ def name_crashed_case(tree, bdir, summary, filter_glob=None):
     return True
 
 
-def list_tests(tree, bdir, filter_glob):
+def list_tests(tree, bdir, filter_glob, profile=None):
     """The "suite.case" names a built kernel runs for @filter_glob, in order."""
-    cmd = _kunit_cmd(tree, 'exec', bdir, None) + ['--list_tests', filter_glob]
-    res = subprocess.run(cmd, cwd=tree, env=_env(), stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True, timeout=120)
+    cmd = _kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests', filter_glob]
+    res = subprocess.run(cmd, cwd=tree, env=exec_env(tree, profile, bdir),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                         timeout=600 if profile is not None and profile.qemu else 120)
     return [ln.strip() for ln in res.stdout.splitlines()
             if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
 
 
-def crashed_case(tree, bdir, suite, reported, filter_glob=None):
+def crashed_case(tree, bdir, suite, reported, filter_glob=None, profile=None):
     """The case of @suite that was running when the kernel stopped.
 
     KUnit prints a result only after a case, so the one that never reported
@@ -225,7 +240,7 @@ def crashed_case(tree, bdir, suite, reported, filter_glob=None):
     """
     done = {'.'.join(t.split('.', 2)[:2]) for t in reported}
     try:
-        cases = list_tests(tree, bdir, filter_glob or f'{suite}.*')
+        cases = list_tests(tree, bdir, filter_glob or f'{suite}.*', profile)
     except (OSError, subprocess.SubprocessError):
         return None
     return next((c for c in cases if c.startswith(suite + '.') and c not in done), None)

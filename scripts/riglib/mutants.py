@@ -98,7 +98,7 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
     """Run every mutant, or those in @names; 0 if all were caught.
 
     A mutant is built in its own "Profile:", else in @profile. Userspace
-    mutants boot @userspace_profile, a profile with userspace=yes.
+    mutants boot @userspace_profile, a profile with a userspace boot.
     """
     tree = base.tree
     paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
@@ -134,7 +134,7 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
         try:
             if suites == USERSPACE:
                 if userspace_profile is None:
-                    raise RigError(f'mutant {name} needs a profile with userspace=yes')
+                    raise RigError(f'mutant {name} needs a profile with a userspace boot')
                 summary = userspace.run(base, userspace_profile, version,
                                         name=f'mutant-{name}', jobs=jobs)
             else:

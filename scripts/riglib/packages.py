@@ -8,6 +8,9 @@ from .util import RigError, info, run
 PACKAGES = ['flex', 'bison', 'bc', 'make', 'gcc', 'libc6-dev', 'libelf-dev',
             'libssl-dev', 'ccache', 'git', 'python3', 'xz-utils',
             'lcov', 'sparse',
+            # Profiles with an arch other than um (smp) run under QEMU, with
+            # kunit.py's firmware for x86_64 (qboot.rom, in qemu-system-data).
+            'qemu-system-x86', 'qemu-system-data',
             # The kernel sources come from the bases' pinned packages, which
             # riglib.debsrc fetches with apt and checks against this keyring.
             'debian-archive-keyring']

@@ -5,6 +5,9 @@ import os
 from .util import REPO, RigError, read_ini
 
 PROFILES_INI = os.path.join(REPO, 'configs', 'profiles.ini')
+# The userspace boot of a UML kernel (True) and of a QEMU one (False): UML
+# mounts a host directory as its root, QEMU unpacks an initramfs.
+USERSPACE_BOOTS = {True: 'hostfs', False: 'initramfs'}
 
 
 class Profile:
@@ -35,7 +38,29 @@ class Profile:
         # gcov on UML with GCC >= 7: see kunitrun.gcov_compiler_dir().
         self.libgcov_fix = section.getboolean('libgcov_fix', False)
         self.default = section.getboolean('default', False)
-        self.userspace = section.getboolean('userspace', False)
+        # A profile of another command ("hmm": no KUnit suites to run).
+        self.command = section.get('command', 'run')
+        # Where the kernel runs: UML ("um", the binary is the machine) or
+        # QEMU for any other kunit.py architecture, with the profile's
+        # extra QEMU arguments (vCPUs, memory, accelerator).
+        self.arch = section.get('arch', 'um')
+        self.qemu_args = section.get('qemu_args', '')
+        if self.arch == 'um' and self.qemu_args:
+            raise RigError(f'{PROFILES_INI}: profile {name}: qemu_args needs an '
+                           'arch other than um')
+        # How userspace/ reaches the kernel, if it boots into it at all.
+        self.userspace = section.get('userspace', 'no')
+        boots = USERSPACE_BOOTS.get(self.arch == 'um')
+        if self.userspace == 'no':
+            self.userspace = None
+        elif self.userspace != boots:
+            raise RigError(f'{PROFILES_INI}: profile {name}: userspace = '
+                           f'{self.userspace}; on arch {self.arch} it is {boots} or no')
+
+    @property
+    def qemu(self):
+        """True if the kernel runs under QEMU rather than as a UML binary."""
+        return self.arch != 'um'
 
 
 def load():
@@ -53,3 +78,12 @@ def select(names):
         raise RigError(f'unknown profile {", ".join(unknown)}; known: '
                        + ', '.join(profiles))
     return [profiles[n] for n in names]
+
+
+def select_for_run(names):
+    """select() for "rig run": a profile of another command is an error."""
+    selected = select(names)
+    for p in selected:
+        if p.command != 'run':
+            raise RigError(f'profile {p.name} is run by "scripts/rig {p.command}"')
+    return selected

@@ -1,19 +1,26 @@
-"""Userspace boots: the profile's UML kernel runs test programs as processes.
+"""Userspace boots: the profile's kernel runs test programs as processes.
 
 The programs in userspace/ are built static with the host compiler (the
-test program with the kernel tree's kselftest_harness.h), put in a
-directory that becomes the kernel's root through hostfs, and run by
+test program with the kernel tree's kselftest_harness.h) and run by
 userspace/rig_init.c as init. Their KTAP (TAP 13) goes to the console with
 the kernel's messages, so the same splat gate judges the boot.
+
+How the programs reach the kernel is the profile's boot method:
+  hostfs     (UML) a host directory becomes the kernel's root
+  initramfs  (QEMU) an uncompressed cpio archive, written by the kernel's
+             own usr/gen_init_cpio, is handed over with -initrd; QEMU runs
+             exactly as kunit.py runs it for the profile (same binary,
+             firmware, serial console, accelerators and qemu_args)
 """
 
 import os
 import random
+import shlex
 import shutil
 import subprocess
 import time
 
-from . import kunitrun
+from . import kunitrun, qemu
 from .util import REPO, RigError, info, results_dir
 
 USERSPACE = os.path.join(REPO, 'userspace')
@@ -21,6 +28,13 @@ PROGRAMS = ['fake_gpu_test']
 INIT = 'rig_init'
 CFLAGS = ['-static', '-O2', '-g', '-Wall', '-Werror', '-pthread']
 BOOT_TIMEOUT = 900
+
+def _compile(src, out, flags):
+    cmd = ['gcc', *CFLAGS, *flags, '-o', out, src]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    if res.returncode:
+        raise RigError(f'cannot build {os.path.relpath(src, REPO)}:\n{res.stdout.strip()}')
 
 
 def build_programs(tree, root):
@@ -30,24 +44,65 @@ def build_programs(tree, root):
     harness = os.path.join(tree, 'tools', 'testing', 'selftests')
     if not os.path.isfile(os.path.join(harness, 'kselftest_harness.h')):
         raise RigError(f'{tree} has no tools/testing/selftests/kselftest_harness.h')
-    for name in [INIT] + PROGRAMS:
-        cmd = ['gcc', *CFLAGS, '-I', harness, '-I', os.path.join(REPO, 'fake-gpu'),
-               '-o', os.path.join(root, name), os.path.join(USERSPACE, name + '.c')]
-        res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             text=True)
-        if res.returncode:
-            raise RigError(f'cannot build userspace/{name}.c:\n{res.stdout.strip()}')
+    build_init(root)
+    for name in PROGRAMS:
+        _compile(os.path.join(USERSPACE, name + '.c'), os.path.join(root, name),
+                 ['-I', harness, '-I', os.path.join(REPO, 'fake-gpu')])
 
 
-def boot_args(root, seed, iters, extra=()):
-    """The UML command line: kernel arguments, then init's after "--"."""
-    args = ['mem=1G', 'console=tty', 'kunit.enable=0', 'root=/dev/root',
-            'rootfstype=hostfs', f'rootflags={root}', 'rw', f'init=/{INIT}',
-            f'fake_gpu_fuzz_seed={seed}']
+def boot_args(root, seed, iters, extra=(), boot='hostfs', programs=PROGRAMS):
+    """The kernel command line: kernel arguments, then init's after "--".
+
+    @root is the hostfs root directory (unused for an initramfs boot);
+    @programs are what init runs, in order, from the root.
+    """
+    args = ['kunit.enable=0']
+    if seed is not None:
+        args.append(f'fake_gpu_fuzz_seed={seed}')
+    if boot == 'hostfs':
+        args += ['mem=1G', 'console=tty', 'root=/dev/root', 'rootfstype=hostfs',
+                 f'rootflags={root}', 'rw', f'init=/{INIT}']
+    else:
+        # QEMU exits on the guest's reboot (kunit.py passes -no-reboot);
+        # rig_init reads this from its environment.
+        args += [f'rdinit=/{INIT}', 'rig_shutdown=reboot']
     if iters is not None:
         args.append(f'fake_gpu_fuzz_iters={iters}')
     # After "--": init's arguments, the programs to run.
-    return args + list(extra) + ['--'] + ['/' + p for p in PROGRAMS]
+    return args + list(extra) + ['--'] + ['/' + p for p in programs]
+
+
+def cpio_list(root):
+    """usr/gen_init_cpio's list for the files of @root, plus /dev/console.
+
+    The console node must exist before init opens its stdio; everything
+    else in /dev comes from the devtmpfs rig_init mounts.
+    """
+    lines = ['dir /dev 0755 0 0', 'nod /dev/console 0600 0 0 c 5 1']
+    for dirpath, dirs, files in os.walk(root):
+        dirs.sort()
+        rel = '/' + os.path.relpath(dirpath, root) if dirpath != root else ''
+        for d in dirs:
+            if rel + '/' + d != '/dev':
+                lines.append(f'dir {rel}/{d} 0755 0 0')
+        for f in sorted(files):
+            lines.append(f'file {rel}/{f} {os.path.join(dirpath, f)} 0755 0 0')
+    return '\n'.join(lines) + '\n'
+
+
+def write_initramfs(bdir, root, out):
+    """Pack @root into the cpio archive @out with the build's gen_init_cpio."""
+    tool = os.path.join(bdir, 'usr', 'gen_init_cpio')
+    if not os.access(tool, os.X_OK):
+        raise RigError(f'{tool} was not built: the profile needs '
+                       'configs/userspace-initramfs.config')
+    listing = out + '.list'
+    with open(listing, 'w') as f:
+        f.write(cpio_list(root))
+    with open(out, 'wb') as f:
+        res = subprocess.run([tool, listing], stdout=f, stderr=subprocess.PIPE, text=True)
+    if res.returncode:
+        raise RigError(f'gen_init_cpio failed: {res.stderr.strip()}')
 
 
 def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None,
@@ -57,7 +112,9 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
     With @jobs, build the kernel first; otherwise it must be built already.
     """
     bdir = kunitrun.build_dir(base, profile)
-    linux = os.path.join(bdir, 'linux')
+    # What the build must have left: the UML binary, or the vmlinux of
+    # QEMU's image.
+    linux = os.path.join(bdir, 'vmlinux' if profile.qemu else 'linux')
     name = name or f'{profile.name}-userspace'
     rdir = os.path.join(results_dir(), name)
     shutil.rmtree(rdir, ignore_errors=True)
@@ -81,22 +138,44 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
                'expected_splats': [], 'failures': []}
     info(f'[{name}] building userspace/ and booting it (fuzz seed {seed})')
     build_programs(base.tree, root)
-    cmd = [linux] + boot_args(root, seed, iters, kernel_args)
+    params = boot_args(root, seed, iters, kernel_args, profile.userspace)
+    if profile.qemu:
+        initramfs = os.path.join(bdir, 'userspace.cpio')
+        write_initramfs(bdir, root, initramfs)
+        cmd = qemu.command(base.tree, profile, bdir, params, userspace=True) + [
+            '-initrd', initramfs]
+    else:
+        cmd = [linux] + params
+    console, seconds, timed_out = boot(cmd, rdir,
+                                       env=kunitrun.exec_env(base.tree, profile, bdir))
+    summary['run_seconds'] = seconds
+    return kunitrun.judge(name, rdir, summary, console,
+                          f'killed after {BOOT_TIMEOUT} s' if timed_out else None)
+
+
+def build_init(root):
+    """Compile userspace/rig_init.c into @root; RigError on failure."""
+    _compile(os.path.join(USERSPACE, INIT + '.c'), os.path.join(root, INIT), [])
+
+
+def boot(cmd, rdir, timeout=BOOT_TIMEOUT, env=None):
+    """Run the machine @cmd (in @env) to its end; (console, seconds, timed out).
+
+    The command line goes to @rdir/cmdline, the console to @rdir/console.log.
+    """
     with open(os.path.join(rdir, 'cmdline'), 'w') as f:
-        f.write(' '.join(cmd) + '\n')
+        f.write(shlex.join(cmd) + '\n')
     t0 = time.monotonic()
     timed_out = False
     with open(os.path.join(rdir, 'console.log'), 'w', errors='backslashreplace') as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out,
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, env=env,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            proc.wait(timeout=BOOT_TIMEOUT)
+            proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
             proc.wait()
             timed_out = True
-    summary['run_seconds'] = round(time.monotonic() - t0, 1)
+    seconds = round(time.monotonic() - t0, 1)
     with open(os.path.join(rdir, 'console.log'), errors='backslashreplace') as f:
-        console = f.read()
-    return kunitrun.judge(name, rdir, summary, console,
-                          f'UML killed after {BOOT_TIMEOUT} s' if timed_out else None)
+        return f.read(), seconds, timed_out

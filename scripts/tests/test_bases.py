@@ -49,6 +49,23 @@ class Bases(unittest.TestCase):
         self.assertEqual(bases.select().name, 'upstream')
         self.assertEqual(known['6.12'].backport_of, 'upstream')
 
+    def test_fragments_per_architecture(self):
+        tmp_ini, bases.BASES_INI = bases.BASES_INI, self.saved
+        try:
+            up = bases.load()['upstream']
+        finally:
+            bases.BASES_INI = tmp_ini
+        # UML's PCI options stay out of the QEMU profiles (smp).
+        self.assertEqual([os.path.basename(f) for f in up.fragments('um')],
+                         ['base-upstream.config'])
+        self.assertEqual(up.fragments('x86_64'), [])
+        self.write(GOOD.replace('default = yes', 'default = yes\nfragments = configs/common.config\n'
+                                'fragments.x86_64 = configs/smp.config'))
+        a = bases.load()['a']
+        self.assertEqual([os.path.basename(f) for f in a.fragments('x86_64')],
+                         ['common.config', 'smp.config'])
+        self.assertEqual([os.path.basename(f) for f in a.fragments('um')], ['common.config'])
+
     def test_default_and_env(self):
         self.write(GOOD)
         self.assertEqual(bases.select().name, 'a')

@@ -9,7 +9,10 @@ class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
         self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak',
-                                      'leak-userspace', 'resv', 'exec'})
+                                      'leak-userspace', 'resv', 'exec', 'race'})
+        # The data race only KCSAN sees, on the SMP profile (issue 13).
+        self.assertEqual(names['race']['detectors'], ['kcsan'])
+        self.assertEqual(names['race']['profile'], 'smp')
         # The VM_BIND locking rules (issue 12, section 5).
         self.assertEqual(names['resv']['detectors'], ['lockdep'])
         self.assertIn('stale-access', names['exec']['detectors'])

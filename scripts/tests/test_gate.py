@@ -189,6 +189,9 @@ class Splats(unittest.TestCase):
         ('lockdep-off.txt', 'lockdep', 'tp_test_read_begin_waits_for_finish'),
         ('debugobjects.txt', 'debugobjects', 'tp_test_remove_waits_for_finish'),
         ('oops-panic.txt', 'panic', 'tp_test_finish_after_every_start'),
+        # x86_64 reports of the smp profile.
+        ('kcsan-data-race.txt', 'kcsan', 'tp_test_racing_invalidations'),
+        ('x86-page-fault.txt', 'oops', 'tp_test_finish_order'),
     ]
 
     def test_each_splat_fails_and_names_its_test(self):

@@ -79,8 +79,8 @@ class Mutants(unittest.TestCase):
     def test_the_crashed_kunit_case_is_the_first_unreported_one(self):
         listed = ['s.a', 's.b', 's.c']
         orig = kunitrun.list_tests
-        kunitrun.list_tests = lambda tree, bdir, glob: [c for c in listed + ['t.x']
-                                                        if glob in ('s.*', c)]
+        kunitrun.list_tests = lambda tree, bdir, glob, profile=None: [
+            c for c in listed + ['t.x'] if glob in ('s.*', c)]
         try:
             self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a', 'x.y']), 's.b')
             self.assertEqual(kunitrun.crashed_case('t', 'b', 's', ['s.a.p1', 's.b']), 's.c')

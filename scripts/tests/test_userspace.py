@@ -1,10 +1,11 @@
 """Userspace boots: the kernel command line and the build's errors."""
 
+import configparser
 import os
 import tempfile
 import unittest
 
-from riglib import userspace
+from riglib import profiles, qemu, userspace
 from riglib.util import RigError
 
 
@@ -30,6 +31,89 @@ class BootArgs(unittest.TestCase):
         self.assertFalse(any(a.startswith('fake_gpu_fuzz_iters')
                              for a in userspace.boot_args('/r', 1, None)))
         self.assertIn('fake_gpu_fuzz_iters=7', userspace.boot_args('/r', 1, 7))
+
+
+class InitramfsBoot(unittest.TestCase):
+    def test_init_from_the_initramfs_and_reboot_to_end_qemu(self):
+        args = userspace.boot_args('/r', 42, None, boot='initramfs')
+        self.assertIn('rdinit=/rig_init', args)
+        self.assertIn('rig_shutdown=reboot', args)
+        self.assertFalse(any(a.startswith(('root', 'init=', 'mem=')) for a in args), args)
+        self.assertIn('fake_gpu_fuzz_seed=42', args)
+        self.assertEqual(args[args.index('--') + 1:], ['/fake_gpu_test'])
+
+    def test_cpio_list_has_the_console_and_every_file(self):
+        with tempfile.TemporaryDirectory() as root:
+            for d in ('dev', 'proc', 'sub/deeper'):
+                os.makedirs(os.path.join(root, d))
+            for f in ('rig_init', 'sub/deeper/prog'):
+                with open(os.path.join(root, f), 'w') as out:
+                    out.write('x')
+            lines = userspace.cpio_list(root).splitlines()
+        self.assertEqual(lines[:2], ['dir /dev 0755 0 0', 'nod /dev/console 0600 0 0 c 5 1'])
+        self.assertEqual(lines.count('dir /dev 0755 0 0'), 1)
+        self.assertIn('dir /proc 0755 0 0', lines)
+        self.assertIn(f'file /rig_init {root}/rig_init 0755 0 0', lines)
+        # A directory comes before what it holds.
+        self.assertLess(lines.index('dir /sub/deeper 0755 0 0'),
+                        lines.index(f'file /sub/deeper/prog {root}/sub/deeper/prog 0755 0 0'))
+
+    def test_without_gen_init_cpio_the_profile_is_named(self):
+        with tempfile.TemporaryDirectory() as bdir:
+            with self.assertRaises(RigError) as cm:
+                userspace.write_initramfs(bdir, bdir, os.path.join(bdir, 'x.cpio'))
+            self.assertIn('userspace-initramfs.config', str(cm.exception))
+
+
+# A tree's kunit_kernel.py, reduced to what qemu.command() uses:
+# like kunit.py's, start() adds the console after the arguments it is given.
+FAKE_KUNIT_KERNEL = """
+import subprocess
+def _default_qemu_config_path(arch):
+    return arch
+class Ops:
+    def __init__(self, extra):
+        self.extra = extra
+    def start(self, params, build_dir):
+        return subprocess.Popen(['qemu-system-x86_64', '-kernel', build_dir + '/bzImage',
+                                 '-append', ' '.join(params + ['console=ttyS0',
+                                                              'kunit_shutdown=reboot'])]
+                                + self.extra)
+def _get_qemu_ops(path, extra, cross_compile):
+    return path, Ops(extra)
+"""
+
+
+def qemu_profile(**fields):
+    parser = configparser.ConfigParser()
+    parser['p'] = {'fragments': 'configs/common.config', 'arch': 'x86_64', **fields}
+    return profiles.Profile('p', parser['p'])
+
+
+class QemuCommand(unittest.TestCase):
+    def test_kunit_py_command_with_init_arguments_last(self):
+        profile = qemu_profile(qemu_args='-smp 2 -m 2048', userspace='initramfs')
+        with tempfile.TemporaryDirectory() as tree:
+            kunit = os.path.join(tree, 'tools', 'testing', 'kunit')
+            os.makedirs(kunit)
+            with open(os.path.join(kunit, 'kunit_kernel.py'), 'w') as f:
+                f.write(FAKE_KUNIT_KERNEL)
+            params = userspace.boot_args('/r', 3, None, boot='initramfs')
+            cmd = qemu.command(tree, profile, '/b', params, userspace=True)
+        self.assertEqual(cmd[:3], ['qemu-system-x86_64', '-kernel', '/b/bzImage'])
+        self.assertEqual(cmd[-4:], ['-smp', '2', '-m', '2048'])
+        append = cmd[cmd.index('-append') + 1]
+        # The console is kunit.py's; KUnit's shutdown is overridden after
+        # kunit.py's own; what follows "--" is init's, the programs.
+        self.assertTrue(append.endswith('console=ttyS0 kunit_shutdown=reboot kunit_shutdown=none '
+                                       '-- /fake_gpu_test'),
+                        append)
+
+    def test_a_tree_without_kunit_is_an_error(self):
+        profile = qemu_profile()
+        with tempfile.TemporaryDirectory() as tree:
+            with self.assertRaisesRegex(RigError, 'cannot get the QEMU command of x86_64'):
+                qemu.command(tree, profile, '/b', ['a'])
 
 
 class Build(unittest.TestCase):
