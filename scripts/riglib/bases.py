@@ -13,7 +13,7 @@ from .util import REPO, RigError, read_ini
 
 BASES_INI = os.path.join(REPO, 'configs', 'bases.ini')
 # "rig test" steps that are not profiles.
-STEPS = ('bisect-build', 'mutants', 'canaries', 'coverage', 'differences')
+STEPS = ('bisect-build', 'mutants', 'canaries', 'coverage', 'differences', 'hmm')
 
 
 class BaseDef:
