@@ -12,6 +12,8 @@
  *
  * The kernel passes its unknown "name=value" boot parameters to init as
  * environment variables; the programs inherit them (fake_gpu_fuzz_seed=).
+ * An argument "/prog,-r,name" runs /prog with the arguments "-r name": a
+ * kernel command line word has no spaces, test names have no commas.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +35,20 @@ static void mount_fs(const char *src, const char *dir, const char *type)
 			strerror(errno));
 }
 
+/* Split @word at its commas into @args (at most @max, NULL-terminated). */
+static void split_args(char *word, char **args, int max)
+{
+	int n = 0;
+
+	for (args[n++] = word; *word && n < max - 1; word++) {
+		if (*word == ',') {
+			*word = '\0';
+			args[n++] = word + 1;
+		}
+	}
+	args[n] = NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *shutdown = getenv("rig_shutdown");
@@ -46,11 +62,12 @@ int main(int argc, char **argv)
 	mount_fs("tmpfs", "/tmp", "tmpfs");
 
 	for (i = 1; i < argc; i++) {
+		char *args[64];
+
+		split_args(argv[i], args, 64);
 		pid = fork();
 		if (pid == 0) {
-			char *const args[] = { argv[i], NULL };
-
-			execve(argv[i], args, environ);
+			execve(args[0], args, environ);
 			fprintf(stderr, "rig_init: exec %s: %s\n", argv[i], strerror(errno));
 			_exit(127);
 		}

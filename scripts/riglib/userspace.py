@@ -105,11 +105,24 @@ def write_initramfs(bdir, root, out):
         raise RigError(f'gen_init_cpio failed: {res.stderr.strip()}')
 
 
+def harness_filter(program, tests):
+    """The init argument running @program with only @tests (kselftest's -r).
+
+    @tests are "fixture.variant.test" or "fixture.test" names, as the
+    harness prints them; none means every test.
+    """
+    for t in tests:
+        if not t or ',' in t or any(c.isspace() for c in t):
+            raise RigError(f'cannot pass the test name {t!r} to init')
+    return ','.join([program] + [a for t in tests for a in ('-r', t)])
+
+
 def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None,
-        jobs=None):
+        jobs=None, tests=()):
     """Boot @profile's kernel into the userspace tests; the summary.
 
     With @jobs, build the kernel first; otherwise it must be built already.
+    With @tests, only those tests run (kselftest names).
     """
     bdir = kunitrun.build_dir(base, profile)
     # What the build must have left: the UML binary, or the vmlinux of
@@ -138,7 +151,8 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
                'expected_splats': [], 'failures': []}
     info(f'[{name}] building userspace/ and booting it (fuzz seed {seed})')
     build_programs(base.tree, root)
-    params = boot_args(root, seed, iters, kernel_args, profile.userspace)
+    params = boot_args(root, seed, iters, kernel_args, profile.userspace,
+                       programs=[harness_filter(p, tests) for p in PROGRAMS])
     if profile.qemu:
         initramfs = os.path.join(bdir, 'userspace.cpio')
         write_initramfs(bdir, root, initramfs)
@@ -164,7 +178,8 @@ def boot(cmd, rdir, timeout=BOOT_TIMEOUT, env=None):
     The command line goes to @rdir/cmdline, the console to @rdir/console.log.
     """
     with open(os.path.join(rdir, 'cmdline'), 'w') as f:
-        f.write(shlex.join(cmd) + '\n')
+        accel = (env or {}).get('RIG_QEMU_ACCEL')
+        f.write((f'RIG_QEMU_ACCEL={accel} ' if accel else '') + shlex.join(cmd) + '\n')
     t0 = time.monotonic()
     timed_out = False
     with open(os.path.join(rdir, 'console.log'), 'w', errors='backslashreplace') as out:

@@ -33,6 +33,18 @@ class BootArgs(unittest.TestCase):
         self.assertIn('fake_gpu_fuzz_iters=7', userspace.boot_args('/r', 1, 7))
 
 
+class HarnessFilter(unittest.TestCase):
+    def test_each_test_becomes_a_run_option(self):
+        self.assertEqual(userspace.harness_filter('fake_gpu_test', []), 'fake_gpu_test')
+        self.assertEqual(userspace.harness_filter('fake_gpu_test', ['global.a', 'gpu.one.b']),
+                         'fake_gpu_test,-r,global.a,-r,gpu.one.b')
+
+    def test_a_name_init_cannot_split_back_is_refused(self):
+        for bad in ('a,b', 'a b', ''):
+            with self.subTest(bad=bad), self.assertRaises(RigError):
+                userspace.harness_filter('p', [bad])
+
+
 class InitramfsBoot(unittest.TestCase):
     def test_init_from_the_initramfs_and_reboot_to_end_qemu(self):
         args = userspace.boot_args('/r', 42, None, boot='initramfs')
