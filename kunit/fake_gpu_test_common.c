@@ -127,16 +127,31 @@ unsigned long fgt_map(struct kunit *test, unsigned long addr,
 	return addr;
 }
 
-/* Map a new page at page @page of the range at @base, with its pattern. */
+/*
+ * Map a new page at page @page of the range at @base, with its pattern.
+ *
+ * The old page is held until the new one is in place: the page allocator
+ * hands out a page just freed first, and a new page with the old one's
+ * pfn would look unchanged to an oracle that compares pfns (it did, once
+ * the kernel was preemptible).
+ */
 void fgt_remap_page(struct kunit *test, unsigned long base, unsigned long page,
 		    u32 salt)
 {
 	unsigned long addr = base + (page << PAGE_SHIFT);
+	struct page *old;
+	int ret;
 
+	/* Nothing to hold if nothing is mapped there (the stress test unmaps). */
+	if (get_user_pages_fast(addr, 1, 0, &old) != 1)
+		old = NULL;
 	addr = kunit_vm_mmap(test, NULL, addr, PAGE_SIZE, PROT_READ | PROT_WRITE,
 			     MAP_ANONYMOUS | MAP_PRIVATE | MAP_FIXED, 0);
+	ret = addr ? put_user(fgt_pattern(salt, page), (u64 __user *)addr) : -ENOMEM;
+	if (old)
+		put_page(old);
 	KUNIT_ASSERT_NE_MSG(test, addr, 0, "kunit_vm_mmap() failed");
-	KUNIT_ASSERT_EQ(test, put_user(fgt_pattern(salt, page), (u64 __user *)addr), 0);
+	KUNIT_ASSERT_EQ(test, ret, 0);
 }
 
 void fgt_expect_reads(struct kunit *test, struct fake_gpu_userptr *uptr,
