@@ -59,7 +59,8 @@ class Bases(unittest.TestCase):
         self.assertEqual([os.path.basename(f) for f in up.fragments('um')],
                          ['base-upstream.config'])
         self.assertEqual(up.fragments('x86_64'), [])
-        self.write(GOOD.replace('default = yes', 'default = yes\nfragments = configs/common.config\n'
+        self.write(GOOD.replace('default = yes',
+                                'default = yes\nfragments = configs/common.config\n'
                                 'fragments.x86_64 = configs/smp.config'))
         a = bases.load()['a']
         self.assertEqual([os.path.basename(f) for f in a.fragments('x86_64')],
