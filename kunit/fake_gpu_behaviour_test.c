@@ -15,6 +15,7 @@
 #include "debugfs_file.h"
 #include "fake_gpu_test_common.h"
 #include "fake_gpu_testing.h"
+#include "rig_compat.h"
 #include "two_pass_recorder.h"
 #include "two_pass_thread.h"
 
