@@ -22,7 +22,6 @@ and hmm.json with both lists and the comparison.
 import json
 import os
 import shutil
-import time
 
 from . import bisect, gate, kunitrun, profiles, qemu, tree, userspace
 from .util import RigError, git, info, results_dir, run
@@ -76,20 +75,11 @@ def side(base, profile, wt, commit, bdir, jobs, rdir, version):
                'kernel_version': version, 'commit': commit, 'build_dir': bdir,
                'status': 'fail', 'tests': {'passed': 0, 'failed': 0, 'skipped': 0},
                'splats': [], 'expected_splats': [], 'failures': []}
-    cmd = kunitrun._kunit_cmd(wt, 'build', bdir, jobs, profile)
-    for frag in kunitrun.fragments(base, profile):
-        cmd += ['--kunitconfig', frag]
-    t0 = time.monotonic()
-    rc, timed_out = kunitrun._logged(cmd, wt, os.path.join(rdir, 'build.log'),
-                                     kunitrun.BUILD_TIMEOUT)
-    summary['build_seconds'] = round(time.monotonic() - t0, 1)
-    if rc or timed_out:
-        summary['failures'].append(f'build failed: see {rdir}/build.log')
+    failure = kunitrun.build(base, profile, jobs, rdir, summary, tree=wt, bdir=bdir)
+    if failure:
+        summary['failures'].append(failure)
         return summary
-    root = os.path.join(bdir, 'hmm-root')
-    shutil.rmtree(root, ignore_errors=True)
-    for d in ('dev', 'proc', 'sys', 'tmp'):
-        os.makedirs(os.path.join(root, d))
+    root = userspace.new_root(os.path.join(bdir, 'hmm-root'))
     userspace.build_init(root)
     build_hmm_tests(wt, bdir, os.path.join(root, PROGRAM))
     initramfs = os.path.join(bdir, 'hmm.cpio')

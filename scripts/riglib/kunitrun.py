@@ -115,19 +115,22 @@ def fragments(base, profile):
             + profile.base_fragments.get(base.name, []))
 
 
-def build(base, profile, jobs, rdir, summary):
+def build(base, profile, jobs, rdir, summary, tree=None, bdir=None):
     """Build @profile's kernel (log in @rdir); None, or what went wrong.
 
-    Records build_seconds and config_hash in @summary.
+    In @tree and @bdir if given (the hmm step's worktree), else in the
+    base's tree and the profile's build directory. Records build_seconds
+    and config_hash in @summary.
     """
-    bdir = build_dir(base, profile)
+    tree = tree or base.tree
+    bdir = bdir or build_dir(base, profile)
     os.makedirs(bdir, exist_ok=True)
-    cmd = _kunit_cmd(base.tree, 'build', bdir, jobs, profile)
+    cmd = _kunit_cmd(tree, 'build', bdir, jobs, profile)
     for frag in fragments(base, profile):
         cmd += ['--kunitconfig', frag]
     log = os.path.join(rdir, 'build.log')
     t0 = time.monotonic()
-    rc, timed_out = _logged(cmd, base.tree, log, BUILD_TIMEOUT)
+    rc, timed_out = _logged(cmd, tree, log, BUILD_TIMEOUT)
     summary['build_seconds'] = round(time.monotonic() - t0, 1)
     summary['config_hash'] = _config_hash(bdir)
     if rc == 0 and not timed_out:

@@ -139,10 +139,7 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
             raise RigError(f'[{name}] {failure}')
     if not os.path.isfile(linux):
         raise RigError(f'no kernel built for profile {profile.name} at {linux}')
-    root = os.path.join(bdir, 'userspace-root')
-    shutil.rmtree(root, ignore_errors=True)
-    for d in ('dev', 'proc', 'sys', 'tmp'):
-        os.makedirs(os.path.join(root, d))
+    root = new_root(os.path.join(bdir, 'userspace-root'))
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**63)
     summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
                'build_dir': bdir,
@@ -165,6 +162,14 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
     summary['run_seconds'] = seconds
     return kunitrun.judge(name, rdir, summary, console,
                           f'killed after {BOOT_TIMEOUT} s' if timed_out else None)
+
+
+def new_root(root):
+    """An empty root for a userspace boot at @root, with init's mount points."""
+    shutil.rmtree(root, ignore_errors=True)
+    for d in ('dev', 'proc', 'sys', 'tmp'):
+        os.makedirs(os.path.join(root, d))
+    return root
 
 
 def build_init(root):
