@@ -11,3 +11,5 @@ rig-have = $(if $(shell grep -qsF '$(2)' $(srctree)/$(1) && echo y),-DRIG_HAVE_$
 ccflags-y += $(call rig-have,include/linux/slab.h,define kzalloc_obj,KZALLOC_OBJ)
 # 7.3: dma_fence_enable_sw_signaling() became dma_fence_enable_signaling().
 ccflags-y += $(call rig-have,include/linux/dma-fence.h,void dma_fence_enable_signaling,DMA_FENCE_ENABLE_SIGNALING)
+# 6.13: hrtimer_setup() sets the callback with the timer (hrtimer_init() is gone by 7.3).
+ccflags-y += $(call rig-have,include/linux/hrtimer.h,extern void hrtimer_setup,HRTIMER_SETUP)

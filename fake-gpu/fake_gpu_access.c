@@ -47,10 +47,11 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
 	struct fake_gpu_vm *vm = uptr->vm;
 	struct fake_gpu_dev *dev = vm->dev;
 	unsigned long va = uptr->start + (idx << PAGE_SHIFT);
-	unsigned long pfn, hmm_pfn;
+	unsigned long pfn, hmm_pfn, flags;
 	struct page *page;
 
-	spin_lock(&dev->tlb_lock);
+	/* Irq-safe: the TLB's completion interrupt clears under it. */
+	spin_lock_irqsave(&dev->tlb_lock, flags);
 	/* Canary "race": one counter for the accesses of every GPU, unlocked. */
 	if (fake_gpu_canary(FAKE_GPU_CANARY_RACE))
 		fake_gpu_canary_accesses++;
@@ -58,7 +59,7 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
 		/* Paired with bind's smp_store_release(): the PTEs are written. */
 		hmm_pfn = smp_load_acquire(&uptr->bound) ? READ_ONCE(uptr->pfns[idx]) : 0;
 		if (!(hmm_pfn & HMM_PFN_VALID)) {
-			spin_unlock(&dev->tlb_lock);
+			spin_unlock_irqrestore(&dev->tlb_lock, flags);
 			return -EFAULT;
 		}
 		pfn = page_to_pfn(hmm_pfn_to_page(hmm_pfn));
@@ -73,7 +74,7 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
 			       dev->index, vm->asid, va, pfn);
 	}
 	*val = READ_ONCE(*(u64 *)(page_address(page) + offset));
-	spin_unlock(&dev->tlb_lock);
+	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 	return 0;
 }
 

@@ -100,16 +100,16 @@ EXPORT_SYMBOL_GPL(fake_gpu_dev_set_test_flags);
 void fake_gpu_dev_flush(struct fake_gpu_dev *dev)
 {
 	flush_workqueue(dev->job_wq);
-	flush_workqueue(dev->wq);
+	fake_gpu_tlb_flush(dev);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_dev_flush);
 
 static void fake_gpu_dev_destroy(struct fake_gpu_dev *dev)
 {
 	debugfs_remove_recursive(dev->debugfs);
-	/* Invalidations in flight hold fence references, not the device. */
-	destroy_workqueue(dev->wq);
 	destroy_workqueue(dev->job_wq);
+	/* Their fences may outlive it, its timer and pending list may not. */
+	fake_gpu_tlb_fini(dev);
 	ida_free(&fake_gpu_ida, dev->index);
 	kfree(dev);
 }
@@ -131,19 +131,12 @@ static struct fake_gpu_dev *fake_gpu_dev_create(u32 latency_us, u32 jitter_us)
 	dev->index = index;
 	dev->latency_us = latency_us;
 	dev->jitter_us = jitter_us;
-	spin_lock_init(&dev->fence_lock);
-	spin_lock_init(&dev->tlb_lock);
+	fake_gpu_tlb_init(dev);
 	dev->fence_context = dma_fence_context_alloc(1);
-	/* Ordered: one invalidation at a time per device. Reclaim may wait on it. */
-	dev->wq = alloc_ordered_workqueue("fake-gpu%d-tlb", WQ_MEM_RECLAIM, index);
 	/* One ring per exec queue, in parallel; their fences are waited in reclaim. */
 	dev->job_wq = alloc_workqueue("fake-gpu%d-jobs", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				      0, index);
-	if (!dev->wq || !dev->job_wq) {
-		if (dev->wq)
-			destroy_workqueue(dev->wq);
-		if (dev->job_wq)
-			destroy_workqueue(dev->job_wq);
+	if (!dev->job_wq) {
 		ida_free(&fake_gpu_ida, index);
 		kfree(dev);
 		return ERR_PTR(-ENOMEM);

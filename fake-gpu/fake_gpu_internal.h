@@ -9,8 +9,11 @@
  *   vm->notifier_lock (rwsem)   write in the notifier, read in bind and
  *                               GPU reads; nests inside fs_reclaim
  *   vm->repin_lock (spinlock)   the repin list
- *   dev->tlb_lock (spinlock)    TLB fills, lookups and clears
- *   dev->fence_lock (spinlock)  the device's dma_fences
+ *   dev->fence_lock (spinlock)  the TLB invalidation fences and the
+ *                               pending list; taken in the TLB's hrtimer
+ *                               callback (hard irq): irqs off everywhere
+ *   dev->tlb_lock (spinlock)    TLB fills, lookups and clears; nests
+ *                               inside fence_lock, irqs off everywhere
  */
 #ifndef _FAKE_GPU_INTERNAL_H
 #define _FAKE_GPU_INTERNAL_H
@@ -18,12 +21,14 @@
 #include <linux/atomic.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/hrtimer.h>
 #include <linux/kref.h>
 #include <linux/mempool.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
 #include <linux/spinlock.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 
 #include "fake_gpu.h"
@@ -48,11 +53,15 @@ struct fake_gpu_dev {
 	u32 latency_us;
 	u32 jitter_us;
 	unsigned long test_flags;
-	struct workqueue_struct *wq;	/* ordered: TLB invalidations */
 	struct workqueue_struct *job_wq;	/* the rings of the VMs' queues */
 	u64 fence_context;
-	u64 fence_seqno;		/* last one handed out, under @fence_lock */
+	/* Under @fence_lock: */
+	u64 fence_seqno;		/* last one handed out */
+	struct list_head tlb_pending;	/* invalidations, submission order */
 	spinlock_t fence_lock;		/* the TLB invalidation fences' lock */
+	/* Armed while @tlb_pending is not empty, for its first deadline. */
+	struct hrtimer tlb_timer;
+	wait_queue_head_t tlb_idle;	/* woken when @tlb_pending empties */
 
 	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU accesses */
 	atomic_t stale_reported;	/* the oracle has reported a stale access */
@@ -205,6 +214,9 @@ bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn);
 void fake_gpu_sleep_until(ktime_t deadline);
+void fake_gpu_tlb_init(struct fake_gpu_dev *dev);
+void fake_gpu_tlb_flush(struct fake_gpu_dev *dev);
+void fake_gpu_tlb_fini(struct fake_gpu_dev *dev);
 
 /* fake_gpu_access.c */
 void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass);

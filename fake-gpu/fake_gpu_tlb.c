@@ -4,27 +4,34 @@
  *
  * The TLB caches translations filled by GPU reads. Zapping PTEs does not
  * touch it: only a completed invalidation clears its entries. An
- * invalidation is a dma_fence from the device's fence context, executed by
- * the device's ordered workqueue: the worker sleeps until the invalidation's
- * deadline (submit time + latency + jitter) on a zero-slack hrtimer, clears
- * the matching entries and signals the fence, all inside a dma-fence
- * signalling critical section so lockdep checks that path.
+ * invalidation is a dma_fence from the device's fence context, completed
+ * as hardware completes it: submitting it (the command to the GPU) queues
+ * it on the device and returns; at its deadline (submit time + latency +
+ * jitter) the device's hrtimer fires and its callback, in hard interrupt
+ * context as a completion interrupt's handler, clears the matching
+ * entries and signals the fence. No thread sleeps or wakes per
+ * invalidation, so N devices cost their timers and nothing else.
+ *
+ * A fence context signals in order: the callback completes the pending
+ * invalidations in submission order, and one to which jitter gave an
+ * earlier deadline than its predecessor's completes with it.
  *
  * GPU reads through the TLB hold tlb_lock, so a clear waits for reads in
- * flight, as a hardware invalidation waits for outstanding accesses.
+ * flight, as a hardware invalidation waits for outstanding accesses. Both
+ * locks are taken in the callback: every user disables interrupts.
  */
 #include <linux/hrtimer.h>
 #include <linux/mm.h>
 #include <linux/prandom.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/wait.h>
 
 #include "fake_gpu_internal.h"
 
 struct fake_gpu_tlb_inval {
 	struct dma_fence fence;
-	struct work_struct work;
-	struct fake_gpu_dev *dev;
+	struct list_head link;	/* in dev->tlb_pending, under dev->fence_lock */
 	u32 asid;
 	unsigned long start;
 	unsigned long end;
@@ -49,16 +56,17 @@ static const struct dma_fence_ops fake_gpu_tlb_fence_ops = {
 static void fake_gpu_tlb_clear(struct fake_gpu_dev *dev, u32 asid,
 			       unsigned long start, unsigned long end)
 {
+	unsigned long flags;
 	unsigned int i;
 
-	spin_lock(&dev->tlb_lock);
+	spin_lock_irqsave(&dev->tlb_lock, flags);
 	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
 		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
 
 		if (e->valid && e->asid == asid && e->va >= start && e->va < end)
 			e->valid = false;
 	}
-	spin_unlock(&dev->tlb_lock);
+	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 }
 
 static ktime_t fake_gpu_tlb_deadline(struct fake_gpu_dev *dev)
@@ -79,21 +87,62 @@ void fake_gpu_sleep_until(ktime_t deadline)
 	}
 }
 
-static void fake_gpu_tlb_inval_work(struct work_struct *work)
+/*
+ * Complete, in order, the pending invalidations whose deadline is not
+ * after @now, moving them to @done (their references are the caller's to
+ * drop, outside the lock). Returns the first deadline still pending, or 0.
+ */
+static ktime_t fake_gpu_tlb_complete_locked(struct fake_gpu_dev *dev,
+					    ktime_t now, struct list_head *done)
 {
-	struct fake_gpu_tlb_inval *inval =
-		container_of(work, struct fake_gpu_tlb_inval, work);
-	struct fake_gpu_dev *dev = inval->dev;
-	bool cookie;
+	struct fake_gpu_tlb_inval *inval, *next;
 
-	cookie = dma_fence_begin_signalling();
-	fake_gpu_sleep_until(inval->deadline);
-	fake_gpu_tlb_clear(dev, inval->asid, inval->start, inval->end);
-	atomic64_inc(&dev->stats.inval_completed);
-	if (!fake_gpu_canary(FAKE_GPU_CANARY_HANG))
-		dma_fence_signal(&inval->fence);
-	dma_fence_end_signalling(cookie);
-	dma_fence_put(&inval->fence);
+	lockdep_assert_held(&dev->fence_lock);
+	list_for_each_entry_safe(inval, next, &dev->tlb_pending, link) {
+		if (ktime_after(inval->deadline, now))
+			return inval->deadline;
+		fake_gpu_tlb_clear(dev, inval->asid, inval->start, inval->end);
+		atomic64_inc(&dev->stats.inval_completed);
+		if (!fake_gpu_canary(FAKE_GPU_CANARY_HANG))
+			dma_fence_signal_locked(&inval->fence);
+		list_move_tail(&inval->link, done);
+	}
+	/* Idle: fake_gpu_tlb_flush() may return. */
+	wake_up_all(&dev->tlb_idle);
+	return 0;
+}
+
+static void fake_gpu_tlb_put_done(struct list_head *done)
+{
+	struct fake_gpu_tlb_inval *inval, *next;
+
+	list_for_each_entry_safe(inval, next, done, link)
+		dma_fence_put(&inval->fence);
+}
+
+/* The device's completion interrupt: every invalidation due is done. */
+static enum hrtimer_restart fake_gpu_tlb_timer_fn(struct hrtimer *timer)
+{
+	struct fake_gpu_dev *dev = container_of(timer, struct fake_gpu_dev,
+						tlb_timer);
+	enum hrtimer_restart ret = HRTIMER_NORESTART;
+	unsigned long flags;
+	ktime_t next;
+	LIST_HEAD(done);
+
+	spin_lock_irqsave(&dev->fence_lock, flags);
+	next = fake_gpu_tlb_complete_locked(dev, ktime_get(), &done);
+	/*
+	 * Re-armed under fence_lock, which a submitter holds to see the list
+	 * empty and start the timer: the two never both arm it.
+	 */
+	if (next) {
+		hrtimer_set_expires(timer, next);
+		ret = HRTIMER_RESTART;
+	}
+	spin_unlock_irqrestore(&dev->fence_lock, flags);
+	fake_gpu_tlb_put_done(&done);
+	return ret;
 }
 
 /**
@@ -113,37 +162,72 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 					    unsigned long end)
 {
 	struct fake_gpu_tlb_inval *inval;
+	ktime_t deadline = fake_gpu_tlb_deadline(dev);
 	unsigned long flags;
 
 	atomic64_inc(&dev->stats.inval_submitted);
 	inval = kzalloc_obj(*inval, GFP_NOWAIT | __GFP_NOWARN);
 	if (!inval) {
 		atomic64_inc(&dev->stats.sync_no_fence);
-		fake_gpu_sleep_until(fake_gpu_tlb_deadline(dev));
+		fake_gpu_sleep_until(deadline);
 		fake_gpu_tlb_clear(dev, asid, start, end);
 		atomic64_inc(&dev->stats.inval_completed);
 		return NULL;
 	}
-	INIT_WORK(&inval->work, fake_gpu_tlb_inval_work);
-	inval->dev = dev;
 	inval->asid = asid;
 	inval->start = start;
 	inval->end = end;
-	inval->deadline = fake_gpu_tlb_deadline(dev);
+	inval->deadline = deadline;
 
-	/*
-	 * The ordered workqueue signals in queueing order: hand out the seqno
-	 * in that order too, or two submitters could leave a later seqno
-	 * signalling first.
-	 */
+	/* Seqnos in list order: the order in which the callback signals. */
 	spin_lock_irqsave(&dev->fence_lock, flags);
 	dma_fence_init(&inval->fence, &fake_gpu_tlb_fence_ops, &dev->fence_lock,
 		       dev->fence_context, ++dev->fence_seqno);
-	/* The worker's reference; the caller keeps the one from init. */
+	/* The pending list's reference; the caller keeps the one from init. */
 	dma_fence_get(&inval->fence);
-	queue_work(dev->wq, &inval->work);
+	if (list_empty(&dev->tlb_pending))
+		hrtimer_start(&dev->tlb_timer, deadline, HRTIMER_MODE_ABS_HARD);
+	list_add_tail(&inval->link, &dev->tlb_pending);
 	spin_unlock_irqrestore(&dev->fence_lock, flags);
 	return &inval->fence;
+}
+
+static bool fake_gpu_tlb_idle(struct fake_gpu_dev *dev)
+{
+	unsigned long flags;
+	bool idle;
+
+	spin_lock_irqsave(&dev->fence_lock, flags);
+	idle = list_empty(&dev->tlb_pending);
+	spin_unlock_irqrestore(&dev->fence_lock, flags);
+	return idle;
+}
+
+/* Wait until every invalidation submitted so far has completed. */
+void fake_gpu_tlb_flush(struct fake_gpu_dev *dev)
+{
+	wait_event(dev->tlb_idle, fake_gpu_tlb_idle(dev));
+}
+
+/* Set up the device's invalidation engine (fake_gpu_dev_create()). */
+void fake_gpu_tlb_init(struct fake_gpu_dev *dev)
+{
+	spin_lock_init(&dev->fence_lock);
+	spin_lock_init(&dev->tlb_lock);
+	INIT_LIST_HEAD(&dev->tlb_pending);
+	init_waitqueue_head(&dev->tlb_idle);
+	hrtimer_setup(&dev->tlb_timer, fake_gpu_tlb_timer_fn, CLOCK_MONOTONIC,
+		      HRTIMER_MODE_ABS_HARD);
+}
+
+/*
+ * Before the device is freed: the pending invalidations complete, and the
+ * callback that completed the last one has returned.
+ */
+void fake_gpu_tlb_fini(struct fake_gpu_dev *dev)
+{
+	fake_gpu_tlb_flush(dev);
+	hrtimer_cancel(&dev->tlb_timer);
 }
 
 /* Wait for and drop a fence from fake_gpu_tlb_inval_submit(); NULL is done. */
@@ -207,10 +291,11 @@ bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn)
 {
+	unsigned long flags;
 	unsigned int i;
 	int stale = 0;
 
-	spin_lock(&dev->tlb_lock);
+	spin_lock_irqsave(&dev->tlb_lock, flags);
 	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
 		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
 
@@ -218,6 +303,6 @@ int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		    (!mapped || e->pfn != pfn))
 			stale++;
 	}
-	spin_unlock(&dev->tlb_lock);
+	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 	return stale;
 }

@@ -9,6 +9,7 @@
 #define _RIG_COMPAT_H
 
 #include <linux/dma-fence.h>
+#include <linux/hrtimer.h>
 #include <linux/slab.h>
 
 #ifndef RIG_HAVE_DMA_FENCE_ENABLE_SIGNALING
@@ -19,6 +20,17 @@
 #ifndef RIG_HAVE_KZALLOC_OBJ
 /* Before 7.3: no typed allocators; the rig always passes the GFP flags. */
 #define kzalloc_obj(obj, gfp)	kzalloc(sizeof(obj), gfp)
+#endif
+
+#ifndef RIG_HAVE_HRTIMER_SETUP
+/* Before 6.13: hrtimer_init(), then the callback set by hand. */
+static inline void hrtimer_setup(struct hrtimer *timer,
+				 enum hrtimer_restart (*function)(struct hrtimer *),
+				 clockid_t clock_id, enum hrtimer_mode mode)
+{
+	hrtimer_init(timer, clock_id, mode);
+	timer->function = function;
+}
 #endif
 
 #endif /* _RIG_COMPAT_H */

@@ -13,6 +13,7 @@
 #include <linux/mmu_notifier.h>
 
 #include "debugfs_file.h"
+#include "fake_gpu_internal.h"
 #include "fake_gpu_test_common.h"
 #include "fake_gpu_testing.h"
 #include "rig_compat.h"
@@ -624,6 +625,66 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 	tp_detach_mm();
 }
 
+/* Records, when its fence signals, whether the one submitted before had. */
+struct fgt_order_cb {
+	struct dma_fence_cb cb;
+	struct dma_fence *prev;
+	bool prev_signalled;
+};
+
+/* Called with the device's fence_lock held: reads the flag, not the lock. */
+static void fgt_order_cb_fn(struct dma_fence *fence, struct dma_fence_cb *cb)
+{
+	struct fgt_order_cb *o = container_of(cb, struct fgt_order_cb, cb);
+
+	o->prev_signalled = !o->prev ||
+			    test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &o->prev->flags);
+}
+
+#define FGT_ORDER_FENCES	8
+#define FGT_ORDER_LATENCY_US	2000
+
+/*
+ * A device's TLB invalidations complete in submission order, as the fences
+ * of one context must signal, though jitter gives a later one an earlier
+ * deadline; and none completes before its latency has passed.
+ */
+static void fgt_test_tlb_inval_order_and_latency(struct kunit *test)
+{
+	struct fake_gpu_dev *dev = fgt_devs(test, 1, FGT_ORDER_LATENCY_US,
+					    FGT_ORDER_LATENCY_US)[0];
+	struct fgt_order_cb cb[FGT_ORDER_FENCES] = {};
+	struct dma_fence *fence[FGT_ORDER_FENCES];
+	ktime_t submitted[FGT_ORDER_FENCES];
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < FGT_ORDER_FENCES; i++) {
+		submitted[i] = ktime_get();
+		fence[i] = fake_gpu_tlb_inval_submit(dev, 1, 0, PAGE_SIZE);
+		KUNIT_ASSERT_NOT_NULL(test, fence[i]);
+		cb[i].prev = i ? fence[i - 1] : NULL;
+		ret = dma_fence_add_callback(fence[i], &cb[i].cb, fgt_order_cb_fn);
+		/* Signalled already (this thread was preempted): look now. */
+		if (ret == -ENOENT)
+			fgt_order_cb_fn(fence[i], &cb[i].cb);
+		else
+			KUNIT_ASSERT_EQ(test, ret, 0);
+	}
+	for (i = 0; i < FGT_ORDER_FENCES; i++) {
+		KUNIT_EXPECT_GT(test, dma_fence_wait_timeout(fence[i], false, 10 * HZ), 0);
+		KUNIT_EXPECT_TRUE_MSG(test, cb[i].prev_signalled,
+				      "invalidation %u completed before %u", i, i - 1);
+		KUNIT_EXPECT_TRUE(test, test_bit(DMA_FENCE_FLAG_TIMESTAMP_BIT,
+						 &fence[i]->flags));
+		KUNIT_EXPECT_GE_MSG(test, ktime_us_delta(fence[i]->timestamp, submitted[i]),
+				    FGT_ORDER_LATENCY_US,
+				    "invalidation %u completed before its latency", i);
+	}
+	for (i = 0; i < FGT_ORDER_FENCES; i++)
+		dma_fence_put(fence[i]);
+}
+
 /*
  * The counters are readable from debugfs, fake_gpu/gpuN/stats, and agree
  * with the snapshot the tests use; fences name their driver and timeline.
@@ -800,6 +861,7 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_catches_skipped_tlb_wait),
+	KUNIT_CASE(fgt_test_tlb_inval_order_and_latency),
 	KUNIT_CASE(fgt_test_debugfs_stats_and_fence_names),
 	KUNIT_CASE(fgt_test_bad_arguments),
 	KUNIT_CASE(fgt_test_pool_failure_falls_back),
