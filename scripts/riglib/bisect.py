@@ -106,7 +106,7 @@ def touched_files(patches):
 
 
 def worktree(base):
-    """The bisect worktree of the cached tree (also the hmm step's)."""
+    """The bisect worktree of the cached tree."""
     wt = base.tree.rstrip('/') + '-bisect'
     if not os.path.isdir(os.path.join(wt, '.git')) and not os.path.isfile(
             os.path.join(wt, '.git')):

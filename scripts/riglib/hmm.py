@@ -4,12 +4,12 @@ lib/test_hmm.c and tools/testing/selftests/mm/hmm-tests.c are upstream's
 test of a single-pass mmu_interval_notifier user, written outside this
 project: the regression check that the series leaves the notifier core's
 unconverted users alone. The hmm profile's configuration holds no rig
-code, so it builds on the pristine base too. In the bisect worktree (so
-the cached tree and the profiles' builds are left alone) it is built at
-rig-pristine and then at the series' last patch, each in a build
-directory of its own: the series changes include/linux/mmu_notifier.h,
-which x86's asm/tlbflush.h includes, so nearly every object differs, and
-one directory flipped between the two would rebuild it all every run.
+code, so it builds on the pristine base too. It is built in the worktree
+of each side (riglib.sides: rig-pristine, and the series' last patch),
+each in a build directory of its own: the series changes
+include/linux/mmu_notifier.h, which x86's asm/tlbflush.h includes, so
+nearly every object differs, and one directory flipped between the two
+would rebuild it all every run.
 Each kernel boots an initramfs whose only program is hmm-tests, under
 QEMU as kunit.py runs the profile's architecture.
 
@@ -23,8 +23,8 @@ import json
 import os
 import shutil
 
-from . import bisect, gate, kunitrun, profiles, qemu, tree, userspace
-from .util import RigError, git, info, results_dir, run
+from . import gate, kunitrun, profiles, qemu, sides, tree, userspace
+from .util import RigError, info, results_dir, run
 
 PROFILE = 'hmm'
 PROGRAM = 'hmm-tests'
@@ -36,12 +36,6 @@ PROGRAM = 'hmm-tests'
 # private memory pass, anon_write_huge (which asks for a THP) included.
 KERNEL_ARGS = ['hugepages=16', 'transparent_hugepage=madvise']
 SIDES = ('base', 'series')
-
-
-def series_tip(base):
-    """The commit of the cached tree's last series patch (before the wiring)."""
-    subject = git(base.tree, 'log', '-1', '--format=%s', 'rig')
-    return git(base.tree, 'rev-parse', 'rig~1' if subject == tree.WIRING_SUBJECT else 'rig')
 
 
 def build_hmm_tests(src, bdir, out):
@@ -68,9 +62,8 @@ def build_hmm_tests(src, bdir, out):
 
 
 def side(base, profile, wt, commit, bdir, jobs, rdir, version):
-    """Build and boot one side at @commit; its summary."""
+    """Build and boot one side, worktree @wt at @commit; its summary."""
     os.makedirs(rdir)
-    git(wt, 'checkout', '-q', '-f', '--detach', commit)
     summary = {'profile': f'{PROFILE}-{os.path.basename(rdir)}', **base.result_fields(),
                'kernel_version': version, 'commit': commit, 'build_dir': bdir,
                'status': 'fail', 'tests': {'passed': 0, 'failed': 0, 'skipped': 0},
@@ -121,11 +114,12 @@ def run_hmm(base, jobs):
         raise RigError(f'base {base.name} has no series: nothing to compare')
     profile = profiles.select([PROFILE])[0]
     version = tree.kernel_version(base.tree)
-    wt = bisect.worktree(base)
     out = os.path.join(results_dir(), PROFILE)
     shutil.rmtree(out, ignore_errors=True)
     summaries = {}
-    for name, commit in zip(SIDES, ('rig-pristine', series_tip(base))):
+    for name, which in zip(SIDES, sides.SIDES):
+        wt = sides.worktree(base, which)
+        commit = sides.commit_of(base, which)
         bdir = f'{kunitrun.build_dir(base, profile)}-{name}'
         os.makedirs(bdir, exist_ok=True)
         info(f'[hmm] {name}: building {commit} and booting {PROGRAM}')

@@ -239,7 +239,7 @@ def _write_if_changed(path, text):
         f.write(text)
 
 
-def _link_repo_dirs(tree):
+def link_repo_dirs(tree):
     """(Re)create lib/two-pass-rig/ with symlinks to the repo's dirs."""
     rig = os.path.join(tree, RIG_SUBDIR)
     os.makedirs(rig, exist_ok=True)
@@ -271,7 +271,8 @@ def _link_repo_dirs(tree):
         if os.path.lexists(link):
             os.unlink(link)
         os.symlink(target, link)
-    exclude = os.path.join(tree, '.git', 'info', 'exclude')
+    # A worktree's .git is a file: ask git where the exclude file is.
+    exclude = os.path.join(tree, git(tree, 'rev-parse', '--git-path', 'info/exclude'))
     os.makedirs(os.path.dirname(exclude), exist_ok=True)
     with open(exclude, 'a+') as f:
         f.seek(0)
@@ -290,7 +291,7 @@ def _apply_hooks(tree, hooks):
                            f'apply: {_failed_hunk(tree, hook)}')
 
 
-def _commit_wiring(tree, hooks):
+def commit_wiring(tree, hooks):
     _apply_hooks(tree, hooks)
     with open(os.path.join(tree, 'lib', 'Kconfig.debug'), 'a') as f:
         f.write(f'\nsource "{RIG_SUBDIR}/Kconfig"\n')
@@ -357,7 +358,7 @@ def setup(base, quiet=False):
         origin = _create_tree(base)
         base.save_state({'origin': origin, 'version': kernel_version(base.tree)})
     state = base.load_state() or {}
-    _link_repo_dirs(base.tree)
+    link_repo_dirs(base.tree)
     if state.get('series') == want:
         if not quiet:
             info(f'tree up to date: {base.tree} ({state.get("version")})')
@@ -376,7 +377,7 @@ def setup(base, quiet=False):
     git(tree, 'checkout', '-q', '-B', 'rig', 'rig-pristine')
     try:
         _apply_series(base, patches)
-        _commit_wiring(tree, base.hooks)
+        commit_wiring(tree, base.hooks)
     except RigError:
         # Leave the cache as it was before this setup: usable, old series
         # (a hook that failed may have left the index half-applied).

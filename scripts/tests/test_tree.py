@@ -6,7 +6,7 @@ import tempfile
 import time
 import unittest
 
-from riglib import tree
+from riglib import sides, tree
 from riglib.util import RigError
 from tests.gitpatch import make_patch, sh
 
@@ -232,6 +232,50 @@ class MiniTree(unittest.TestCase):
         self.assertIn('', lines[lines.index('+after it') - 2:lines.index('+after it')])
         # git still reads the empty line as blank context.
         sh(base.tree, 'git', 'apply', '--check', '-R', last)
+
+    # riglib.sides: a wired worktree per side, left alone when current.
+
+    def test_each_side_is_a_wired_worktree_at_its_commit(self):
+        base = self.setup()
+        wts = {side: sides.worktree(base, side) for side in sides.SIDES}
+        self.assertEqual(len(set(wts.values()) | {base.tree}), 3)
+        self.assertNotIn('line five', read(os.path.join(wts['pristine'], 'mm/mmu_notifier.c')))
+        self.assertIn('line five', read(os.path.join(wts['series'], 'mm/mmu_notifier.c')))
+        for side, wt in wts.items():
+            self.assertEqual(sh(wt, 'git', 'log', '-1', '--format=%s').strip(),
+                             tree.WIRING_SUBJECT)
+            self.assertEqual(sh(wt, 'git', 'rev-parse', 'HEAD~1').strip(),
+                             sides.commit_of(base, side))
+            self.assertTrue(os.path.islink(os.path.join(wt, 'lib/two-pass-rig/kunit')))
+            self.assertIn('source "lib/two-pass-rig/Kconfig"',
+                          read(os.path.join(wt, 'lib/Kconfig.debug')))
+            self.assertEqual(sh(wt, 'git', 'status', '--porcelain'), '')
+
+    def test_a_current_side_is_not_touched(self):
+        base = self.setup()
+        wt = sides.worktree(base, 'series')
+        path = os.path.join(wt, 'mm/mmu_notifier.c')
+        os.utime(path, (1, 1))
+        head = sh(wt, 'git', 'rev-parse', 'HEAD')
+        self.assertEqual(sides.worktree(base, 'series'), wt)
+        self.assertEqual(os.stat(path).st_mtime, 1)
+        self.assertEqual(sh(wt, 'git', 'rev-parse', 'HEAD'), head)
+
+    def test_a_side_follows_a_changed_series(self):
+        base = self.setup()
+        wt = sides.worktree(base, 'series')
+        self.write_series({'0001-b.patch': make_patch(
+            self.tmp, 'b', NOTIFIER, NOTIFIER.replace('line 9\n', 'line nine\n'), 'b')})
+        self.setup()
+        self.assertEqual(sides.worktree(base, 'series'), wt)
+        text = read(os.path.join(wt, 'mm/mmu_notifier.c'))
+        self.assertIn('line nine', text)
+        self.assertNotIn('line five', text)
+
+    def test_unknown_side_is_an_error(self):
+        base = self.setup()
+        with self.assertRaisesRegex(RigError, "unknown side 'middle'"):
+            sides.worktree(base, 'middle')
 
 
 if __name__ == '__main__':
