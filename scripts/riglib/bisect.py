@@ -123,7 +123,8 @@ def _build(base, wt, bdir, jobs, log):
     for frag in fragments(base):
         cmd += ['--kunitconfig', frag]
     t0 = time.monotonic()
-    rc, timed_out = kunitrun._logged(cmd, wt, log, kunitrun.BUILD_TIMEOUT)
+    rc, timed_out = kunitrun._logged(cmd, wt, log, kunitrun.BUILD_TIMEOUT,
+                                     what='[bisect] still building', bdir=bdir)
     return rc == 0 and not timed_out, round(time.monotonic() - t0, 1)
 
 

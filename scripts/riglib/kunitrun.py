@@ -4,6 +4,7 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import time
 
@@ -75,19 +76,53 @@ def exec_env(tree, profile, bdir):
     return qemu.env(profile, qemu.kernel_image(tree, profile, bdir), _env())
 
 
-def _logged(cmd, cwd, log, timeout, env=None):
-    """Run @cmd with its output in @log; return (returncode, timed_out)."""
+# A long step says it is alive this often: a clean kernel build is silent
+# for minutes otherwise, and CI kills jobs that print nothing for long.
+HEARTBEAT = 60
+
+
+def objects_built(bdir, since):
+    """How many object files under @bdir were written after @since."""
+    count = 0
+    for root, _, files in os.walk(bdir):
+        for name in files:
+            if name.endswith('.o'):
+                try:
+                    if os.stat(os.path.join(root, name)).st_mtime >= since:
+                        count += 1
+                except OSError:
+                    pass
+    return count
+
+
+def _logged(cmd, cwd, log, timeout, env=None, what=None, bdir=None):
+    """Run @cmd with its output in @log; return (returncode, timed_out).
+
+    Every HEARTBEAT seconds a line says that @what is still running and,
+    for a build in @bdir, how many objects it has written so far.
+    """
+    start, wall = time.monotonic(), time.time()
     with open(log, 'w') as out:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env or _env(), stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            return proc.wait(timeout=timeout), False
+            while True:
+                left = timeout - (time.monotonic() - start)
+                try:
+                    return proc.wait(timeout=max(0, min(HEARTBEAT, left))), False
+                except subprocess.TimeoutExpired:
+                    if time.monotonic() - start >= timeout:
+                        raise
+                if what:
+                    built = (f', {objects_built(bdir, wall)} objects written'
+                             if bdir else '')
+                    info(f'{what}: {time.monotonic() - start:.0f} s{built}')
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             return proc.returncode, True
         except KeyboardInterrupt:
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
             raise
 
 
@@ -130,7 +165,8 @@ def build(base, profile, jobs, rdir, summary, tree=None, bdir=None):
         cmd += ['--kunitconfig', frag]
     log = os.path.join(rdir, 'build.log')
     t0 = time.monotonic()
-    rc, timed_out = _logged(cmd, tree, log, BUILD_TIMEOUT)
+    rc, timed_out = _logged(cmd, tree, log, BUILD_TIMEOUT,
+                            what=f'[{profile.name}] still building', bdir=bdir)
     summary['build_seconds'] = round(time.monotonic() - t0, 1)
     summary['config_hash'] = _config_hash(bdir)
     if rc == 0 and not timed_out:
@@ -178,7 +214,8 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
         os.unlink(test_log)
     t0 = time.monotonic()
     rc, killed = _logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
-                         timeout + EXEC_MARGIN, exec_env(tree, profile, bdir))
+                         timeout + EXEC_MARGIN, exec_env(tree, profile, bdir),
+                         what=f'[{name}] still running the tests')
     summary['run_seconds'] = round(time.monotonic() - t0, 1)
     with open(os.path.join(rdir, 'kunit.log')) as f:
         kunit_out = f.read()

@@ -17,6 +17,7 @@ import os
 import random
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 
@@ -193,7 +194,7 @@ def boot(cmd, rdir, timeout=BOOT_TIMEOUT, env=None):
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             timed_out = True
     seconds = round(time.monotonic() - t0, 1)

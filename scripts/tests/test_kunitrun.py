@@ -1,0 +1,55 @@
+"""kunitrun._logged(): the log, the time limit and the heartbeat of long steps."""
+
+import contextlib
+import io
+import os
+import tempfile
+import unittest
+
+from riglib import kunitrun
+
+
+class Logged(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.log = os.path.join(self.tmp.name, 'step.log')
+        self.saved = kunitrun.HEARTBEAT
+        kunitrun.HEARTBEAT = 0.2
+
+    def tearDown(self):
+        kunitrun.HEARTBEAT = self.saved
+        self.tmp.cleanup()
+
+    def run_logged(self, script, timeout, **kwargs):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc, timed_out = kunitrun._logged(['sh', '-c', script], self.tmp.name, self.log,
+                                             timeout, env=dict(os.environ), **kwargs)
+        return rc, timed_out, out.getvalue()
+
+    def test_output_goes_to_the_log(self):
+        rc, timed_out, out = self.run_logged('echo hello; exit 3', 10, what='[x] step')
+        self.assertEqual((rc, timed_out, out), (3, False, ''))
+        with open(self.log) as f:
+            self.assertEqual(f.read(), 'hello\n')
+
+    def test_a_long_build_says_what_it_has_written(self):
+        _, _, out = self.run_logged('sleep 0.3; touch a.o; sleep 0.4', 10,
+                                    what='[x] still building', bdir=self.tmp.name)
+        lines = out.splitlines()
+        self.assertGreaterEqual(len(lines), 2)
+        self.assertRegex(lines[0], r'^rig: \[x\] still building: \d+ s, 0 objects written$')
+        self.assertRegex(lines[-1], r', 1 objects written$')
+
+    def test_no_heartbeat_without_a_name(self):
+        _, _, out = self.run_logged('sleep 0.5', 10)
+        self.assertEqual(out, '')
+
+    def test_time_limit_kills_the_process_group(self):
+        rc, timed_out, _ = self.run_logged('sleep 30 & wait', 0.5, what='[x] step')
+        self.assertTrue(timed_out)
+        self.assertNotEqual(rc, 0)
+
+
+if __name__ == '__main__':
+    unittest.main()
