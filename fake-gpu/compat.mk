@@ -13,3 +13,6 @@ ccflags-y += $(call rig-have,include/linux/slab.h,define kzalloc_obj,KZALLOC_OBJ
 ccflags-y += $(call rig-have,include/linux/dma-fence.h,void dma_fence_enable_signaling,DMA_FENCE_ENABLE_SIGNALING)
 # 6.13: hrtimer_setup() sets the callback with the timer (hrtimer_init() is gone by 7.3).
 ccflags-y += $(call rig-have,include/linux/hrtimer.h,extern void hrtimer_setup,HRTIMER_SETUP)
+# The two-pass series (7.1; the 6.12 backport): what a benchmark built on
+# trees with and without it may compare.
+ccflags-y += $(call rig-have,include/linux/mmu_notifier.h,bool (*invalidate_start),TWO_PASS_NOTIFIER)

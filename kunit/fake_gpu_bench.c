@@ -12,27 +12,35 @@
  * the tests fail only on errors, and the runner on splats.
  *
  * Scenarios:
- *  tlb  - N fake GPUs in fault mode mirror one range, no jobs pending: the
- *         two-pass start submits the TLB invalidation, the finish waits.
- *  job  - the same with a preempt-style GPU job on every VM: its fence
- *         signals J us after the notifier enables signalling on it.
- *  core - N plain notifiers on the range, single-pass vs two-pass whose
- *         start always returns a NULL finish, no device latency: the cost
- *         of the patched core for notifiers that do not defer.
+ *  tlb     - N fake GPUs in fault mode mirror one range, no jobs pending:
+ *            the two-pass start submits the TLB invalidation, the finish
+ *            waits. Ideal: L.
+ *  preempt - VMs not in fault mode, each with a long-running job behind a
+ *            preempt fence that signals J us after the notifier enables
+ *            signalling on it; no TLB invalidation in the notifier (xe's
+ *            non-fault VMs). Ideal: J.
+ *  bind    - fault-mode VMs, each with a job of J us running (a pending
+ *            bind): xe's "fences pending" flow, whose finish waits for the
+ *            job and then invalidates the TLB. Ideal: J + L.
+ *  floor - no device: N hrtimers of L, started one after another, until
+ *          the last has fired; the limit of the tlb scenario in this boot.
  *  noise - one tlb point measured twice, back to back.
+ *
+ * The core's own cost for notifiers without a device (scenario "core") is
+ * measured by mmu_notifier_core_bench.c, which builds without the series.
  */
 #include <kunit/resource.h>
 #include <kunit/test.h>
+#include <linux/completion.h>
+#include <linux/hrtimer.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
-#include <linux/mmu_notifier.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
 
 #include "fake_gpu_test_common.h"
-#include "two_pass_thread.h"
+#include "rig_compat.h"
 
 #define FGB_PAGES	64
 #define FGB_MAX_DEVS	64
@@ -77,10 +85,10 @@ static u64 fgb_time_munmap(struct kunit *test, unsigned long addr,
 	return ktime_to_ns(ktime_sub(ktime_get(), t0));
 }
 
-/* One point: N devices, latency L, mode, job J, reps repetitions. */
+/* One point: N devices, latency L, mode, VM flags, job J, reps repetitions. */
 static void fgb_point(struct kunit *test, const char *scenario,
 		      enum fake_gpu_mode mode, unsigned int n, u32 latency_us,
-		      u32 job_us, unsigned int flags)
+		      u32 job_us, unsigned int vm_flags)
 {
 	unsigned long addr = fgt_map(test, 0, FGB_PAGES, 0);
 	struct fake_gpu_dev **devs = fgt_devs(test, n, latency_us, 0);
@@ -96,7 +104,7 @@ static void fgb_point(struct kunit *test, const char *scenario,
 	KUNIT_ASSERT_NOT_NULL(test, vm);
 	KUNIT_ASSERT_NOT_NULL(test, ns);
 	for (i = 0; i < n; i++) {
-		vm[i] = fgt_vm(test, devs[i], mode, FAKE_GPU_VM_FAULT_MODE | flags);
+		vm[i] = fgt_vm(test, devs[i], mode, vm_flags);
 		uptr[i] = fgt_userptr(test, vm[i], addr, FGB_PAGES);
 	}
 	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGB_PAGES << PAGE_SHIFT), 0);
@@ -124,118 +132,107 @@ static void fgb_test_tlb_bound(struct kunit *test)
 			for (i = 0; i < ARRAY_SIZE(fgb_ns); i++)
 				fgb_point(test, "tlb", m ? FAKE_GPU_TWO_PASS :
 					  FAKE_GPU_SINGLE_PASS, fgb_ns[i],
-					  fgb_latencies[l], 0, 0);
+					  fgb_latencies[l], 0, FAKE_GPU_VM_FAULT_MODE);
 }
 
-static void fgb_test_job_bound(struct kunit *test)
+/* N, L = J = 1 ms, both modes, VMs with @vm_flags and a job each. */
+static void fgb_job_scenario(struct kunit *test, const char *scenario,
+			     unsigned int vm_flags)
 {
 	unsigned int i, m;
 
 	for (m = 0; m < 2; m++)
 		for (i = 0; i < ARRAY_SIZE(fgb_ns); i++)
-			fgb_point(test, "job", m ? FAKE_GPU_TWO_PASS :
+			fgb_point(test, scenario, m ? FAKE_GPU_TWO_PASS :
 				  FAKE_GPU_SINGLE_PASS, fgb_ns[i], 1000, 1000,
-				  FAKE_GPU_VM_PREEMPT_JOBS);
+				  vm_flags);
+}
+
+static void fgb_test_preempt_bound(struct kunit *test)
+{
+	fgb_job_scenario(test, "preempt", FAKE_GPU_VM_PREEMPT_JOBS);
+}
+
+static void fgb_test_bind_bound(struct kunit *test)
+{
+	fgb_job_scenario(test, "bind", FAKE_GPU_VM_FAULT_MODE);
+}
+
+/*
+ * The floor: what N devices of latency L cost with nothing but their
+ * timers. N hrtimers of L started one after another, as the first passes
+ * start the devices; the time until the last has fired.
+ */
+struct fgb_floor_timer {
+	struct hrtimer timer;
+	atomic_t *left;
+	struct completion *done;
+};
+
+static enum hrtimer_restart fgb_floor_fire(struct hrtimer *timer)
+{
+	struct fgb_floor_timer *t = container_of(timer, struct fgb_floor_timer, timer);
+
+	if (atomic_dec_and_test(t->left))
+		complete(t->done);
+	return HRTIMER_NORESTART;
+}
+
+static void fgb_floor_point(struct kunit *test, unsigned int n, u32 latency_us)
+{
+	DECLARE_COMPLETION_ONSTACK(done);
+	struct fgb_floor_timer *t;
+	unsigned int i, r;
+	atomic_t left;
+	ktime_t t0;
+	u64 *ns;
+
+	t = kunit_kcalloc(test, n, sizeof(*t), GFP_KERNEL);
+	ns = kunit_kcalloc(test, reps, sizeof(*ns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	KUNIT_ASSERT_NOT_NULL(test, ns);
+	for (i = 0; i < n; i++) {
+		hrtimer_setup(&t[i].timer, fgb_floor_fire, CLOCK_MONOTONIC,
+			      HRTIMER_MODE_REL_HARD);
+		t[i].left = &left;
+		t[i].done = &done;
+	}
+	for (r = 0; r < reps; r++) {
+		reinit_completion(&done);
+		atomic_set(&left, n);
+		t0 = ktime_get();
+		for (i = 0; i < n; i++)
+			hrtimer_start(&t[i].timer, us_to_ktime(latency_us),
+				      HRTIMER_MODE_REL_HARD);
+		wait_for_completion(&done);
+		ns[r] = ktime_to_ns(ktime_sub(ktime_get(), t0));
+	}
+	/* The last callback may still be returning from complete(). */
+	for (i = 0; i < n; i++)
+		hrtimer_cancel(&t[i].timer);
+	fgb_report(test, "floor", "hrtimers", n, latency_us, 0, ns, reps);
+}
+
+static void fgb_test_floor(struct kunit *test)
+{
+	unsigned int l, i;
+
+	for (l = 0; l < ARRAY_SIZE(fgb_latencies); l++)
+		for (i = 0; i < ARRAY_SIZE(fgb_ns); i++)
+			fgb_floor_point(test, fgb_ns[i], fgb_latencies[l]);
 }
 
 static void fgb_test_noise(struct kunit *test)
 {
-	fgb_point(test, "noise", FAKE_GPU_TWO_PASS, 8, 1000, 0, 0);
-	fgb_point(test, "noise", FAKE_GPU_TWO_PASS, 8, 1000, 0, 0);
-}
-
-/* Scenario core: plain notifiers that never defer. */
-struct fgb_notifier {
-	struct mmu_interval_notifier sub;
-	spinlock_t lock;	/* what a driver's notifier would take */
-};
-
-static bool fgb_invalidate(struct mmu_interval_notifier *sub,
-			   const struct mmu_notifier_range *range,
-			   unsigned long cur_seq)
-{
-	struct fgb_notifier *n = container_of(sub, struct fgb_notifier, sub);
-
-	spin_lock(&n->lock);
-	mmu_interval_set_seq(sub, cur_seq);
-	spin_unlock(&n->lock);
-	return true;
-}
-
-static bool fgb_invalidate_start(struct mmu_interval_notifier *sub,
-				 const struct mmu_notifier_range *range,
-				 unsigned long cur_seq,
-				 struct mmu_interval_notifier_finish **finish)
-{
-	return fgb_invalidate(sub, range, cur_seq);
-}
-
-static void fgb_invalidate_finish(struct mmu_interval_notifier_finish *finish)
-{
-}
-
-static const struct mmu_interval_notifier_ops fgb_single_ops = {
-	.invalidate = fgb_invalidate,
-};
-
-static const struct mmu_interval_notifier_ops fgb_null_finish_ops = {
-	.invalidate_start = fgb_invalidate_start,
-	.invalidate_finish = fgb_invalidate_finish,
-};
-
-static void fgb_core_point(struct kunit *test, unsigned long addr,
-			   unsigned int n, bool two_pass)
-{
-	const struct mmu_interval_notifier_ops *ops;
-	struct fgb_notifier *nf;
-	unsigned int i, r;
-	int ret;
-	u64 *ns;
-	ktime_t t0;
-
-	nf = kvcalloc(n, sizeof(*nf), GFP_KERNEL);
-	ns = kunit_kcalloc(test, reps, sizeof(*ns), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, nf);
-	KUNIT_ASSERT_NOT_NULL(test, ns);
-	for (i = 0; i < n; i++) {
-		spin_lock_init(&nf[i].lock);
-		ops = two_pass ? &fgb_null_finish_ops : &fgb_single_ops;
-		ret = mmu_interval_notifier_insert(&nf[i].sub, current->mm, addr,
-						   FGB_PAGES << PAGE_SHIFT, ops);
-		KUNIT_ASSERT_EQ(test, ret, 0);
-	}
-	for (r = 0; r < reps; r++) {
-		fgt_map(test, addr, FGB_PAGES, 0);
-		t0 = ktime_get();
-		KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGB_PAGES << PAGE_SHIFT), 0);
-		ns[r] = ktime_to_ns(ktime_sub(ktime_get(), t0));
-	}
-	for (i = 0; i < n; i++)
-		mmu_interval_notifier_remove(&nf[i].sub);
-	kvfree(nf);
-	fgb_report(test, "core", two_pass ? "null-finish" : "single-pass", n, 0,
-		   0, ns, reps);
-}
-
-static void fgb_test_core_overhead(struct kunit *test)
-{
-	static const unsigned int counts[] = { 1, 100, 1000 };
-	unsigned long addr = fgt_map(test, 0, FGB_PAGES, 0);
-	unsigned int i;
-
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGB_PAGES << PAGE_SHIFT), 0);
-	/* Interleaved, so drift over the run hits both modes alike. */
-	for (i = 0; i < ARRAY_SIZE(counts); i++) {
-		fgb_core_point(test, addr, counts[i], false);
-		fgb_core_point(test, addr, counts[i], true);
-	}
-	tp_detach_mm();
+	fgb_point(test, "noise", FAKE_GPU_TWO_PASS, 8, 1000, 0, FAKE_GPU_VM_FAULT_MODE);
+	fgb_point(test, "noise", FAKE_GPU_TWO_PASS, 8, 1000, 0, FAKE_GPU_VM_FAULT_MODE);
 }
 
 static struct kunit_case fgb_cases[] = {
+	KUNIT_CASE_SLOW(fgb_test_floor),
 	KUNIT_CASE_SLOW(fgb_test_tlb_bound),
-	KUNIT_CASE_SLOW(fgb_test_job_bound),
-	KUNIT_CASE_SLOW(fgb_test_core_overhead),
+	KUNIT_CASE_SLOW(fgb_test_preempt_bound),
+	KUNIT_CASE_SLOW(fgb_test_bind_bound),
 	KUNIT_CASE_SLOW(fgb_test_noise),
 	{}
 };

@@ -48,8 +48,26 @@ def _find(points, scenario, mode, n, latency):
     return None
 
 
+# Per scenario, in ns of N, J and L: the two-pass ideal, the single-pass
+# ideal, and the floor as (latency of the floor point to use, time added).
+IDEALS = {
+    # Every device's TLB invalidation in parallel, or one after another.
+    'tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
+    'noise': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
+    # Every preemption in parallel, or one after another; no TLB work.
+    'preempt': (lambda n, j, lat: j, lambda n, j, lat: n * j, lambda j, lat: (j, 0)),
+    # The jobs run from before the munmap in parallel; then the TLB.
+    'bind': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
+             lambda j, lat: (lat, j)),
+    # Before issue 14: fault mode with a preempt-style job.
+    'job': (lambda n, j, lat: j + lat, lambda n, j, lat: n * (j + lat),
+            lambda j, lat: (lat, j)),
+}
+
+
 def scaling_rows(points, scenario):
     """Rows of the single- vs two-pass table, per latency and N."""
+    ideal_two, ideal_single, floor_of = IDEALS[scenario]
     rows = []
     latencies = sorted({p['latency_us'] for p in points if p['scenario'] == scenario})
     for lat in latencies:
@@ -62,16 +80,24 @@ def scaling_rows(points, scenario):
                 continue
             job = two['job_us'] * 1000
             lat_ns = lat * 1000
+            ideal = ideal_two(n, job, lat_ns)
+            # The floor: N timers alone, measured in the same boot.
+            floor_lat, floor_add = floor_of(two['job_us'], lat)
+            floor = _find(points, 'floor', 'hrtimers', n, floor_lat)
+            floor_ns = floor['median_ns'] + floor_add * 1000 if floor else None
             rows.append({
                 'latency_us': lat, 'job_us': two['job_us'], 'n': n,
                 'single_ms': _ms(single['median_ns']), 'two_ms': _ms(two['median_ns']),
                 'two_min_ms': _ms(two['min_ns']), 'two_max_ms': _ms(two['max_ns']),
                 'single_min_ms': _ms(single['min_ns']),
                 'single_max_ms': _ms(single['max_ns']),
-                'ideal_two_ms': _ms(job + lat_ns),
-                'two_over_ideal': two['median_ns'] / (job + lat_ns),
-                'single_over_ideal': single['median_ns'] / (n * (job + lat_ns)),
+                'ideal_two_ms': _ms(ideal),
+                'ideal_single_ms': _ms(ideal_single(n, job, lat_ns)),
+                'two_over_ideal': two['median_ns'] / ideal,
+                'single_over_ideal': single['median_ns'] / ideal_single(n, job, lat_ns),
                 'speedup': single['median_ns'] / two['median_ns'],
+                'floor_ms': _ms(floor_ns) if floor_ns else None,
+                'two_over_floor': two['median_ns'] / floor_ns if floor_ns else None,
             })
     return rows
 
@@ -99,16 +125,20 @@ def noise(points):
 
 def format_scaling(rows, title):
     out = [title, f'{"L us":>6} {"J us":>5} {"N":>3} {"single ms":>10} {"two ms":>8} '
-           f'{"ideal two":>9} {"two/ideal":>9} {"single/(Nx(J+L))":>16} {"speedup":>8}']
+           f'{"ideal two":>9} {"two/ideal":>9} {"floor ms":>8} {"two/floor":>9} '
+           f'{"single/ideal":>12} {"speedup":>8}']
     for r in rows:
+        floor = (f'{r["floor_ms"]:>8.3f} {r["two_over_floor"]:>9.2f}'
+                 if r.get('floor_ms') else f'{"-":>8} {"-":>9}')
         out.append(f'{r["latency_us"]:>6} {r["job_us"]:>5} {r["n"]:>3} {r["single_ms"]:>10.3f} '
                    f'{r["two_ms"]:>8.3f} {r["ideal_two_ms"]:>9.3f} {r["two_over_ideal"]:>9.2f} '
-                   f'{r["single_over_ideal"]:>16.2f} {r["speedup"]:>8.1f}')
+                   f'{floor} {r["single_over_ideal"]:>12.2f} {r["speedup"]:>8.1f}')
     return '\n'.join(out)
 
 
 def format_core(rows):
-    out = ['Scenario 3, core overhead (munmap of 64 pages, no device latency)',
+    out = ['Core overhead (munmap of 64 pages, K plain notifiers, no device; K = 0: one '
+           'notifier elsewhere in the mm)',
            f'{"notifiers":>9} {"single-pass us":>14} {"null-finish us":>14} {"ratio":>6}']
     for r in rows:
         out.append(f'{r["notifiers"]:>9} {r["single_us"]:>14.1f} {r["null_finish_us"]:>14.1f} '
@@ -116,12 +146,14 @@ def format_core(rows):
     return '\n'.join(out)
 
 
-def svg(rows, title):
-    """Time vs N on log-log axes, both modes and their ideal lines, per L."""
-    w, h, left, right, top, bottom = 760, 480, 70, 200, 40, 50
+def svg(groups, title):
+    """Time vs N on log-log axes: per group (a label and its rows) both
+    modes, their ideal lines and, where measured, the floor."""
+    w, h, left, right, top, bottom = 860, 520, 70, 300, 40, 50
+    rows = [r for _, rs in groups for r in rs]
     ns = sorted({r['n'] for r in rows})
     times = [v for r in rows for v in (r['single_ms'], r['two_ms'], r['ideal_two_ms'],
-                                       r['ideal_two_ms'] * r['n'])]
+                                       r['ideal_single_ms'], r.get('floor_ms') or r['two_ms'])]
     if not ns or not times:
         return ''
     x0, x1 = math.log10(min(ns)), math.log10(max(ns)) or 1
@@ -152,13 +184,16 @@ def svg(rows, title):
                  'text-anchor="middle">munmap time (ms)</text>')
     colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd']
     legend_y = top + 10
-    for i, lat in enumerate(sorted({r['latency_us'] for r in rows})):
-        sel = sorted((r for r in rows if r['latency_us'] == lat), key=lambda r: r['n'])
+    for i, (name, sel) in enumerate(groups):
+        sel = sorted(sel, key=lambda r: r['n'])
         color = colors[i % len(colors)]
         series = [('single', [(r['n'], r['single_ms']) for r in sel], ''),
                   ('two', [(r['n'], r['two_ms']) for r in sel], ''),
-                  ('ideal single', [(r['n'], r['ideal_two_ms'] * r['n']) for r in sel], '6,4'),
+                  ('ideal single', [(r['n'], r['ideal_single_ms']) for r in sel], '6,4'),
                   ('ideal two', [(r['n'], r['ideal_two_ms']) for r in sel], '2,3')]
+        floor = [(r['n'], r['floor_ms']) for r in sel if r.get('floor_ms')]
+        if floor:
+            series.append(('floor', floor, '1,2'))
         for j, (label, pts, dash) in enumerate(series):
             d = ' '.join(f'{px(n):.1f},{py(t):.1f}' for n, t in pts)
             width = 2 if not dash else 1
@@ -176,7 +211,7 @@ def svg(rows, title):
             parts.append(f'<line x1="{w - right + 10}" y1="{legend_y}" x2="{w - right + 34}" '
                          f'y2="{legend_y}" stroke="{color}" stroke-width="{width}" '
                          f'stroke-dasharray="{dash or "none"}"/>')
-            parts.append(f'<text x="{w - right + 40}" y="{legend_y + 4}">L={lat} us {label}</text>')
+            parts.append(f'<text x="{w - right + 40}" y="{legend_y + 4}">{name} {label}</text>')
             legend_y += 18
     parts.append('</svg>')
     return '\n'.join(parts) + '\n'
@@ -194,23 +229,37 @@ def machine():
             'host_kernel': platform.release()}
 
 
+SCENARIOS = (
+    ('tlb', 'Scenario 1, TLB-bound (fault mode, no jobs): ideal L'),
+    ('preempt', 'Scenario 2, preempt-bound (non-fault VMs, a long-running job each behind '
+                'a preempt fence that signals J us after the notifier enables signalling; '
+                'no TLB work): ideal J'),
+    ('bind', 'Scenario 3, bind-bound (fault mode, a job of J us running on each VM: xe\'s '
+             '"fences pending" flow): ideal J + L'),
+)
+
+
 def write(console, summary):
     points = parse(console)
     rdir = os.path.join(results_dir(), 'bench')
     if not points:
         raise RigError('the benchmark printed no BENCH lines: see '
                        f'{os.path.relpath(rdir, REPO)}/console.log')
-    tlb, job = scaling_rows(points, 'tlb'), scaling_rows(points, 'job')
     data = {'base': summary.get('base'), 'package': summary.get('package'),
             'package_version': summary.get('package_version'),
             'checkout': summary.get('checkout'), 'commit': summary.get('commit'),
             'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
-            'machine': machine(), 'points': points, 'tlb': tlb, 'job': job,
+            'machine': machine(), 'points': points,
+            **{name: scaling_rows(points, name) for name, _ in SCENARIOS},
+            'floor': [p for p in points if p['scenario'] == 'floor'],
             'core': core_rows(points), 'noise': noise(points)}
     with open(os.path.join(rdir, 'bench.json'), 'w') as f:
         json.dump(data, f, indent=1)
+    groups = [(f'tlb L={lat} us', [r for r in data['tlb'] if r['latency_us'] == lat])
+              for lat in sorted({r['latency_us'] for r in data['tlb']})]
+    groups += [(name, data[name]) for name in ('preempt', 'bind') if data[name]]
     with open(os.path.join(rdir, 'bench.svg'), 'w') as f:
-        f.write(svg(tlb, 'munmap with N fake GPUs, TLB-bound: single- vs two-pass'))
+        f.write(svg(groups, 'munmap with N fake GPUs: single- vs two-pass'))
     return data
 
 
@@ -219,11 +268,10 @@ def report(data):
     base = f'base {data["base"]} ({data.get("package")} {data.get("package_version")}), ' \
         if data.get('base') else ''
     lines = [f'{base}kernel {data["kernel_version"]} under UML, host {m["arch"]} {m["cpu"]} '
-             f'({m["cpus"]} CPUs), medians of the repetitions',
-             format_scaling(data['tlb'], 'Scenario 1, TLB-bound (no jobs, fault mode)'),
-             format_scaling(data['job'], 'Scenario 2, job-bound (a preempt-style job per VM: '
-                            'its fence signals J us after the notifier enables signalling)'),
-             format_core(data['core'])]
+             f'({m["cpus"]} CPUs), medians of the repetitions; floor: N hrtimers of the '
+             'latency alone, same boot']
+    lines += [format_scaling(data[name], title) for name, title in SCENARIOS if data.get(name)]
+    lines.append(format_core(data['core']))
     if data['noise']:
         nz = data['noise']
         lines.append(f'Run-to-run noise, two-pass N={nz["n"]} L={nz["latency_us"]} us, two '

@@ -176,13 +176,16 @@ def build(base, profile, jobs, rdir, summary, tree=None, bdir=None):
 
 
 def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
-                name=None, timeout=None):
+                name=None, timeout=None, tree=None, bdir=None, rebuild=True):
     """Build and run @profile; write results/<name>/ and return the summary.
 
-    @name defaults to the profile's name; @timeout to the profile's.
+    @name defaults to the profile's name; @timeout to the profile's. In
+    @tree and @bdir if given (a side's worktree), else in the cached tree
+    and the profile's build directory; without @rebuild, a kernel built
+    there before is booted as it is.
     """
-    tree = base.tree
-    bdir = build_dir(base, profile)
+    tree = tree or base.tree
+    bdir = bdir or build_dir(base, profile)
     name = name or profile.name
     timeout = timeout or profile.timeout
     rdir = os.path.join(results_dir(), name)
@@ -195,12 +198,13 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
                'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
                'expected_splats': [], 'failures': []}
 
-    info(f'[{name}] building ({profile.description})')
-    failure = build(base, profile, jobs, rdir, summary)
-    if failure:
-        summary['failures'].append(failure)
-        report.write(rdir, summary, None, '')
-        return summary
+    if rebuild:
+        info(f'[{name}] building ({profile.description})')
+        failure = build(base, profile, jobs, rdir, summary, tree=tree, bdir=bdir)
+        if failure:
+            summary['failures'].append(failure)
+            report.write(rdir, summary, None, '')
+            return summary
 
     info(f'[{name}] running the tests (timeout {timeout} s)')
     cmd = _kunit_cmd(tree, 'exec', bdir, jobs, profile)

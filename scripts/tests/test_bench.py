@@ -1,9 +1,10 @@
 """The benchmark's parser and report over a recorded run (logs/bench.log)."""
 
 import os
+import tempfile
 import unittest
 
-from riglib import bench
+from riglib import bench, bench_pristine
 from riglib.util import RigError
 
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs', 'bench.log')
@@ -15,8 +16,9 @@ class Bench(unittest.TestCase):
             self.points = bench.parse(f.read())
 
     def test_every_point_is_parsed(self):
-        # tlb: 2 latencies x 2 modes x 7 N; job: 2 x 7; core: 2 x 3; noise: 2
-        self.assertEqual(len(self.points), 28 + 14 + 6 + 2)
+        # floor: 2 latencies x 7 N; tlb: 2 latencies x 2 modes x 7 N;
+        # preempt, bind: 2 modes x 7 N each; core: 2 modes x 4 K; noise: 2
+        self.assertEqual(len(self.points), 14 + 28 + 14 + 14 + 8 + 2)
         self.assertTrue(all(p['min_ns'] <= p['median_ns'] <= p['max_ns']
                             for p in self.points))
 
@@ -28,19 +30,40 @@ class Bench(unittest.TestCase):
         self.assertAlmostEqual(row['two_over_ideal'], row['two_ms'] / 1.0)
         self.assertAlmostEqual(row['single_over_ideal'], row['single_ms'] / 64.0)
 
-    def test_job_rows_use_job_plus_latency(self):
-        row = next(r for r in bench.scaling_rows(self.points, 'job') if r['n'] == 8)
-        self.assertAlmostEqual(row['ideal_two_ms'], 2.0)
-        self.assertAlmostEqual(row['single_over_ideal'], row['single_ms'] / 16.0)
+    def test_each_scenario_has_its_ideals(self):
+        bind = next(r for r in bench.scaling_rows(self.points, 'bind') if r['n'] == 8)
+        self.assertAlmostEqual(bind['ideal_two_ms'], 2.0)      # J + L
+        self.assertAlmostEqual(bind['ideal_single_ms'], 9.0)   # J + N x L
+        self.assertAlmostEqual(bind['single_over_ideal'], bind['single_ms'] / 9.0)
+        preempt = next(r for r in bench.scaling_rows(self.points, 'preempt') if r['n'] == 8)
+        self.assertAlmostEqual(preempt['ideal_two_ms'], 1.0)   # J
+        self.assertAlmostEqual(preempt['ideal_single_ms'], 8.0)
+
+    def test_floor_is_from_the_same_boot(self):
+        floor = next(p for p in self.points if p['scenario'] == 'floor' and p['n'] == 64 and
+                     p['latency_us'] == 100)
+        row = next(r for r in bench.scaling_rows(self.points, 'tlb') if r['n'] == 64 and
+                   r['latency_us'] == 100)
+        self.assertAlmostEqual(row['floor_ms'], floor['median_ns'] / 1e6)
+        self.assertAlmostEqual(row['two_over_floor'], row['two_ms'] / row['floor_ms'])
+        # Bind-bound: the job, then the timers of L = 1 ms.
+        floor = next(p for p in self.points if p['scenario'] == 'floor' and p['n'] == 64 and
+                     p['latency_us'] == 1000)
+        bind = next(r for r in bench.scaling_rows(self.points, 'bind') if r['n'] == 64)
+        self.assertAlmostEqual(bind['floor_ms'], (floor['median_ns'] + 1e6) / 1e6)
 
     def test_core_and_noise(self):
-        self.assertEqual([r['notifiers'] for r in bench.core_rows(self.points)], [1, 100, 1000])
+        self.assertEqual([r['notifiers'] for r in bench.core_rows(self.points)],
+                         [0, 1, 100, 1000])
         self.assertIsNotNone(bench.noise(self.points))
 
     def test_svg_has_a_line_per_series(self):
-        svg = bench.svg(bench.scaling_rows(self.points, 'tlb'), 't')
+        rows = bench.scaling_rows(self.points, 'tlb')
+        groups = [(f'L={lat}', [r for r in rows if r['latency_us'] == lat]) for lat in (100, 1000)]
+        svg = bench.svg(groups, 't')
         self.assertTrue(svg.startswith('<svg'))
-        self.assertEqual(svg.count('<polyline'), 8)   # 2 latencies x 4 series
+        # 2 latencies x (2 modes, 2 ideals, the floor)
+        self.assertEqual(svg.count('<polyline'), 10)
 
     def test_malformed_line_is_an_error(self):
         with self.assertRaisesRegex(RigError, 'malformed BENCH line'):
@@ -49,6 +72,58 @@ class Bench(unittest.TestCase):
     def test_no_points_is_an_error(self):
         with self.assertRaisesRegex(RigError, 'no BENCH lines'):
             bench.write('KTAP version 1\n', {'kernel_version': '6.12'})
+
+
+def core_point(mode, k, median):
+    return {'scenario': 'core', 'mode': mode, 'n': k, 'latency_us': 0, 'job_us': 0,
+            'reps': 20, 'min_ns': median, 'median_ns': median, 'max_ns': median}
+
+
+class Pristine(unittest.TestCase):
+    """rig bench --pristine: boots compared per round and over rounds."""
+
+    def rounds(self, pristine, series, k=100):
+        return [{'pristine': [core_point('single-pass', k, p)],
+                 'series': [core_point('single-pass', k, s)]}
+                for p, s in zip(pristine, series)]
+
+    def test_ratio_is_of_the_medians_over_boots(self):
+        row, = bench_pristine.compare(self.rounds([1000, 1010, 990, 1000, 1005],
+                                                  [1005, 1012, 1000, 1004, 1300]))
+        self.assertAlmostEqual(row['ratio'], 1005 / 1000)
+        self.assertEqual(row['boot_medians_ns']['series'], [1005, 1012, 1000, 1004, 1300])
+        self.assertAlmostEqual(row['best_ratio'], 1000 / 990)
+        # One slow boot does not make the ratio unresolved...
+        self.assertEqual(row['verdict'], 'met')
+        # ... two of five that disagree by more than the margin do.
+        row, = bench_pristine.compare(self.rounds([1000, 1010, 990, 1000, 1005],
+                                                  [1005, 1080, 1000, 1004, 1300]))
+        self.assertEqual(row['verdict'], 'unresolved')
+
+    def test_verdicts(self):
+        met, = bench_pristine.compare(self.rounds([1000] * 5, [1010, 1015, 1005, 1010, 1010]))
+        self.assertEqual(met['verdict'], 'met')
+        missed, = bench_pristine.compare(self.rounds([1000] * 5, [1050, 1040, 1045, 1050, 1050]))
+        self.assertEqual(missed['verdict'], 'missed')
+        self.assertAlmostEqual(missed['spread']['series'], 10 / 1050)
+
+    def test_a_boot_without_the_point_is_an_error(self):
+        rounds = self.rounds([1000, 1000], [1000, 1000])
+        rounds[1]['series'] = []
+        with self.assertRaisesRegex(RigError, 'no core point for K = 100'):
+            bench_pristine.compare(rounds)
+
+    def test_configs_must_match(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a, b = os.path.join(tmp, 'a'), os.path.join(tmp, 'b')
+            with open(a, 'w') as f:
+                f.write('# Linux/um 6.12.117 Kernel Configuration\nCONFIG_A=y\nCONFIG_B=y\n')
+            with open(b, 'w') as f:
+                f.write('# Linux/um 6.12.117 Kernel Configuration\nCONFIG_A=y\n'
+                        '# CONFIG_B is not set\n')
+            self.assertEqual(bench_pristine.config_difference(a, a), [])
+            self.assertEqual(bench_pristine.config_difference(a, b),
+                             ['- CONFIG_B=y', '+ # CONFIG_B is not set'])
 
 
 if __name__ == '__main__':
