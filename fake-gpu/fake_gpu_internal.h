@@ -11,7 +11,7 @@
  *   vm->repin_lock (spinlock)   the repin list
  *   dev->fence_lock (spinlock)  the TLB invalidation fences and the
  *                               pending list; taken in the TLB's hrtimer
- *                               callback (hard irq): irqs off everywhere
+ *                               callback (irq): irqs off everywhere
  *   dev->tlb_lock (spinlock)    TLB fills, lookups and clears; nests
  *                               inside fence_lock, irqs off everywhere
  */

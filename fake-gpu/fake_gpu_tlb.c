@@ -7,10 +7,13 @@
  * invalidation is a dma_fence from the device's fence context, completed
  * as hardware completes it: submitting it (the command to the GPU) queues
  * it on the device and returns; at its deadline (submit time + latency +
- * jitter) the device's hrtimer fires and its callback, in hard interrupt
- * context as a completion interrupt's handler, clears the matching
- * entries and signals the fence. No thread sleeps or wakes per
- * invalidation, so N devices cost their timers and nothing else.
+ * jitter) the device's hrtimer fires and its callback, as a completion
+ * interrupt's handler, clears the matching entries and signals the fence.
+ * No thread sleeps or wakes per invalidation, so N devices cost their
+ * timers and nothing else. The timer is not HRTIMER_MODE_HARD: on
+ * PREEMPT_RT its callback then runs in softirq context, as an interrupt
+ * handler is threaded there, where the fence's spinlock_t may be taken
+ * (lockdep's wait-context check reported the hard mode on x86_64).
  *
  * A fence context signals in order: the callback completes the pending
  * invalidations in submission order, and one to which jitter gave an
@@ -186,7 +189,7 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 	/* The pending list's reference; the caller keeps the one from init. */
 	dma_fence_get(&inval->fence);
 	if (list_empty(&dev->tlb_pending))
-		hrtimer_start(&dev->tlb_timer, deadline, HRTIMER_MODE_ABS_HARD);
+		hrtimer_start(&dev->tlb_timer, deadline, HRTIMER_MODE_ABS);
 	list_add_tail(&inval->link, &dev->tlb_pending);
 	spin_unlock_irqrestore(&dev->fence_lock, flags);
 	return &inval->fence;
@@ -217,7 +220,7 @@ void fake_gpu_tlb_init(struct fake_gpu_dev *dev)
 	INIT_LIST_HEAD(&dev->tlb_pending);
 	init_waitqueue_head(&dev->tlb_idle);
 	hrtimer_setup(&dev->tlb_timer, fake_gpu_tlb_timer_fn, CLOCK_MONOTONIC,
-		      HRTIMER_MODE_ABS_HARD);
+		      HRTIMER_MODE_ABS);
 }
 
 /*

@@ -193,7 +193,7 @@ static void fgb_floor_point(struct kunit *test, unsigned int n, u32 latency_us)
 	KUNIT_ASSERT_NOT_NULL(test, ns);
 	for (i = 0; i < n; i++) {
 		hrtimer_setup(&t[i].timer, fgb_floor_fire, CLOCK_MONOTONIC,
-			      HRTIMER_MODE_REL_HARD);
+			      HRTIMER_MODE_REL);
 		t[i].left = &left;
 		t[i].done = &done;
 	}
@@ -203,7 +203,7 @@ static void fgb_floor_point(struct kunit *test, unsigned int n, u32 latency_us)
 		t0 = ktime_get();
 		for (i = 0; i < n; i++)
 			hrtimer_start(&t[i].timer, us_to_ktime(latency_us),
-				      HRTIMER_MODE_REL_HARD);
+				      HRTIMER_MODE_REL);
 		wait_for_completion(&done);
 		ns[r] = ktime_to_ns(ktime_sub(ktime_get(), t0));
 	}
