@@ -5,8 +5,10 @@ which series of kernel-patches/ goes on top, which kunitconfig fragments
 every profile gets on it, and what "rig test" runs there.
 """
 
+import configparser
 import fnmatch
 import os
+from typing import Container
 
 from . import debsrc
 from .util import REPO, RigError, read_ini
@@ -17,7 +19,7 @@ STEPS = ('bisect-build', 'mutants', 'canaries', 'coverage', 'differences', 'hmm'
 
 
 class BaseDef:
-    def __init__(self, name, section):
+    def __init__(self, name: str, section: configparser.SectionProxy) -> None:
         self.name = name
         self.description = section.get('description', '')
         missing = [k for k in ('package', 'version', 'archive', 'suite', 'tarball')
@@ -56,7 +58,7 @@ class BaseDef:
         self.backport_of = section.get('backport_of')
         # "old -> new" per line (" -> " with its spaces: C has "->" too):
         # names the backport's base spells otherwise.
-        self.api_renames = []
+        self.api_renames: list[tuple[str, ...]] = []
         for line in section.get('api_renames', '').splitlines():
             if not line.strip():
                 continue
@@ -66,11 +68,11 @@ class BaseDef:
                                f'"{line.strip()}" is not "old -> new"')
             self.api_renames.append(tuple(parts))
 
-    def fragments(self, arch):
+    def fragments(self, arch: str) -> list[str]:
         """The base's fragments for a profile of kunit.py architecture @arch."""
         return self.arch_fragments.get('', []) + self.arch_fragments.get(arch, [])
 
-    def runs_mutant(self, mutant):
+    def runs_mutant(self, mutant: str) -> bool:
         """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""
         drop = [g[1:] for g in self.mutants if g.startswith('!')]
         keep = [g for g in self.mutants if not g.startswith('!')]
@@ -78,7 +80,7 @@ class BaseDef:
             not any(fnmatch.fnmatchcase(mutant, g) for g in drop)
 
 
-def load():
+def load() -> dict[str, BaseDef]:
     parser = read_ini(BASES_INI)
     bases = {name: BaseDef(name, parser[name]) for name in parser.sections()}
     defaults = [b.name for b in bases.values() if b.default]
@@ -92,7 +94,7 @@ def load():
     return bases
 
 
-def select(name=None):
+def select(name: str | None = None) -> BaseDef:
     """The base called @name ($RIG_BASE, else the default one)."""
     bases = load()
     name = name or os.environ.get('RIG_BASE')
@@ -104,7 +106,7 @@ def select(name=None):
     return bases[name]
 
 
-def check_test_steps(bases, profiles):
+def check_test_steps(bases: dict[str, BaseDef], profiles: Container[str]) -> None:
     """Every word of a base's "test" is a profile or a step."""
     for b in bases.values():
         bad = [w for w in b.test if w not in profiles and w not in STEPS]

@@ -14,20 +14,26 @@ import math
 import os
 import platform
 import re
+from typing import Any, Callable
 
-from .util import REPO, RigError, results_dir
+from .util import REPO, RigError, Summary, results_dir
+
+# One BENCH line: scenario and mode (str), the INTS fields (int).
+Point = dict[str, Any]
+# A row of a table, as bench.json has it.
+Row = dict[str, Any]
 
 BENCH = re.compile(r'# \S+: BENCH (.*)$')
 INTS = ('n', 'latency_us', 'job_us', 'reps', 'min_ns', 'median_ns', 'max_ns')
 
 
-def parse(console):
+def parse(console: str) -> list[Point]:
     points = []
     for line in console.splitlines():
         m = BENCH.search(line)
         if not m:
             continue
-        fields = dict(kv.split('=', 1) for kv in m.group(1).split())
+        fields: Point = dict(kv.split('=', 1) for kv in m.group(1).split())
         try:
             for key in INTS:
                 fields[key] = int(fields[key])
@@ -37,11 +43,12 @@ def parse(console):
     return points
 
 
-def _ms(ns):
+def _ms(ns: float) -> float:
     return ns / 1e6
 
 
-def _find(points, scenario, mode, n, latency):
+def _find(points: list[Point], scenario: str, mode: str, n: int,
+          latency: int) -> Point | None:
     for p in points:
         if (p['scenario'], p['mode'], p['n'], p['latency_us']) == (scenario, mode, n, latency):
             return p
@@ -50,7 +57,8 @@ def _find(points, scenario, mode, n, latency):
 
 # Per scenario, in ns of N, J and L: the two-pass ideal, the single-pass
 # ideal, and the floor as (latency of the floor point to use, time added).
-IDEALS = {
+IDEALS: dict[str, tuple[Callable[[int, int, int], int], Callable[[int, int, int], int],
+                        Callable[[int, int], tuple[int, int]]]] = {
     # Every device's TLB invalidation in parallel, or one after another.
     'tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
     'noise': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
@@ -65,7 +73,7 @@ IDEALS = {
 }
 
 
-def scaling_rows(points, scenario):
+def scaling_rows(points: list[Point], scenario: str) -> list[Row]:
     """Rows of the single- vs two-pass table, per latency and N."""
     ideal_two, ideal_single, floor_of = IDEALS[scenario]
     rows = []
@@ -102,7 +110,7 @@ def scaling_rows(points, scenario):
     return rows
 
 
-def core_rows(points):
+def core_rows(points: list[Point]) -> list[Row]:
     rows = []
     for n in sorted({p['n'] for p in points if p['scenario'] == 'core'}):
         single = _find(points, 'core', 'single-pass', n, 0)
@@ -114,7 +122,7 @@ def core_rows(points):
     return rows
 
 
-def noise(points):
+def noise(points: list[Point]) -> Row | None:
     runs = [p for p in points if p['scenario'] == 'noise']
     if len(runs) < 2:
         return None
@@ -123,7 +131,7 @@ def noise(points):
             'median_ms': [_ms(a), _ms(b)], 'spread': abs(a - b) / ((a + b) / 2)}
 
 
-def format_scaling(rows, title):
+def format_scaling(rows: list[Row], title: str) -> str:
     out = [title, f'{"L us":>6} {"J us":>5} {"N":>3} {"single ms":>10} {"two ms":>8} '
            f'{"ideal two":>9} {"two/ideal":>9} {"floor ms":>8} {"two/floor":>9} '
            f'{"single/ideal":>12} {"speedup":>8}']
@@ -136,7 +144,7 @@ def format_scaling(rows, title):
     return '\n'.join(out)
 
 
-def format_core(rows):
+def format_core(rows: list[Row]) -> str:
     out = ['Core overhead (munmap of 64 pages, K plain notifiers, no device; K = 0: one '
            'notifier elsewhere in the mm)',
            f'{"notifiers":>9} {"single-pass us":>14} {"null-finish us":>14} {"ratio":>6}']
@@ -146,7 +154,7 @@ def format_core(rows):
     return '\n'.join(out)
 
 
-def svg(groups, title):
+def svg(groups: list[tuple[str, list[Row]]], title: str) -> str:
     """Time vs N on log-log axes: per group (a label and its rows) both
     modes, their ideal lines and, where measured, the floor."""
     w, h, left, right, top, bottom = 860, 520, 70, 300, 40, 50
@@ -159,10 +167,10 @@ def svg(groups, title):
     x0, x1 = math.log10(min(ns)), math.log10(max(ns)) or 1
     y0, y1 = math.floor(math.log10(min(times))), math.ceil(math.log10(max(times)))
 
-    def px(n):
+    def px(n: float) -> float:
         return left + (math.log10(n) - x0) / ((x1 - x0) or 1) * (w - left - right)
 
-    def py(t):
+    def py(t: float) -> float:
         return h - bottom - (math.log10(t) - y0) / ((y1 - y0) or 1) * (h - top - bottom)
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
@@ -217,7 +225,7 @@ def svg(groups, title):
     return '\n'.join(parts) + '\n'
 
 
-def machine():
+def machine() -> dict[str, Any]:
     model = ''
     try:
         with open('/proc/cpuinfo') as f:
@@ -239,7 +247,7 @@ SCENARIOS = (
 )
 
 
-def write(console, summary):
+def write(console: str, summary: Summary) -> dict[str, Any]:
     points = parse(console)
     rdir = os.path.join(results_dir(), 'bench')
     if not points:
@@ -263,7 +271,7 @@ def write(console, summary):
     return data
 
 
-def report(data):
+def report(data: dict[str, Any]) -> str:
     m = data['machine']
     base = f'base {data["base"]} ({data.get("package")} {data.get("package_version")}), ' \
         if data.get('base') else ''

@@ -48,9 +48,9 @@ OUT = 'bench-pristine'
 TARGET = 1.02
 
 
-def config_difference(a, b):
+def config_difference(a: str, b: str) -> list[str]:
     """Lines of .config @a and @b that differ, or [] if they are the same."""
-    def lines(path):
+    def lines(path: str) -> list[str]:
         with open(path) as f:
             # Symbols, set or "is not set"; not the header's comments.
             return [ln.rstrip('\n') for ln in f
@@ -60,21 +60,21 @@ def config_difference(a, b):
     return [f'- {ln}' for ln in la if ln not in sb] + [f'+ {ln}' for ln in lb if ln not in sa]
 
 
-def compare(rounds):
+def compare(rounds: list[dict[str, list[bench.Point]]]) -> list[bench.Row]:
     """Rows per K from @rounds: a list of {side: BENCH points of that boot}."""
     rows = []
     ks = sorted({p['n'] for r in rounds for p in r['pristine']
                  if p['scenario'] == 'core' and p['mode'] == 'single-pass'})
     for k in ks:
-        medians = {side: [] for side in sides.SIDES}
+        medians: dict[str, list[int]] = {side: [] for side in sides.SIDES}
         for r in rounds:
             got = {side: next((p['median_ns'] for p in r[side] if p['scenario'] == 'core'
                                and p['mode'] == 'single-pass' and p['n'] == k), None)
                    for side in sides.SIDES}
-            if None in got.values():
-                raise RigError(f'a boot printed no core point for K = {k}')
-            for side in sides.SIDES:
-                medians[side].append(got[side])
+            for side, value in got.items():
+                if value is None:
+                    raise RigError(f'a boot printed no core point for K = {k}')
+                medians[side].append(value)
         mid = {side: statistics.median(v) for side, v in medians.items()}
         per_round = [s / p for p, s in zip(medians['pristine'], medians['series'])]
         ratio = mid['series'] / mid['pristine']
@@ -94,7 +94,7 @@ def compare(rounds):
     return rows
 
 
-def format_rows(rows):
+def format_rows(rows: list[bench.Row]) -> str:
     out = [f'{"K":>5} {"pristine us":>11} {"series us":>9} {"ratio":>6} {"+-IQR/2":>7} '
            f'{"rounds min-max":>14} {"spread p/s":>11} {"best boots":>10}  '
            f'verdict (target {TARGET})']
@@ -107,7 +107,7 @@ def format_rows(rows):
     return '\n'.join(out)
 
 
-def run(base, jobs, boots, reps):
+def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
     """Build both sides, boot them @boots times each in turn; 0 if every
     boot passed the gate (the verdicts are reported, not judged)."""
     if boots < 2:
@@ -142,13 +142,13 @@ def run(base, jobs, boots, reps):
         info(f'[{OUT}] round {i + 1}/{boots} done')
         rounds.append(points)
     rows = compare(rounds)
+    m = bench.machine()
     data = {**base.result_fields(), 'kernel_version': version, 'boots': boots, 'reps': reps,
             'commits': {side: sides.commit_of(base, side) for side in sides.SIDES},
-            'machine': bench.machine(), 'target': TARGET, 'rows': rows,
+            'machine': m, 'target': TARGET, 'rows': rows,
             'rounds': rounds}
     with open(os.path.join(out, 'pristine.json'), 'w') as f:
         json.dump(data, f, indent=1)
-    m = data['machine']
     print(f'\nbase {base.name}, kernel {version} under UML, pristine against the series, '
           f'{boots} boots each in turn, {reps} samples (a batch of munmaps each) per boot; host '
           f'{m["arch"]} {m["cpu"]} ({m["cpus"]} CPUs)')

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import time
+from typing import Any
 
 from . import gate, kunitrun, profiles, tree
 from .util import REPO, RigError, cache_dir, git, info, results_dir, run
@@ -34,24 +35,27 @@ FRAGMENTS = ['configs/common.config', 'configs/xe.config']
 XE_PROFILE = 'xe'
 
 
-def fragments(base):
+def fragments(base: tree.Base) -> list[str]:
     frags = [os.path.join(REPO, f) for f in FRAGMENTS]
     xe = profiles.load().get(XE_PROFILE)
     extra = xe.base_fragments.get(base.name, []) if xe else []
     return frags[:1] + base.definition.fragments('um') + frags[1:] + extra
 
 # gcc: "path:line:col: warning: text [-Wflag]"; sparse: the same shape.
+# Diagnostics counted by (file, kind, text).
+Diagnostics = collections.Counter[tuple[str, str, str]]
+
 DIAG_RE = re.compile(r'^(?P<file>[^\s:]+):(?P<line>\d+):(?:\d+:)?\s*'
                      r'(?P<kind>warning|error):\s*(?P<text>.*)$')
 
 
-def parse_diagnostics(output, files):
+def parse_diagnostics(output: str, files: list[str]) -> Diagnostics:
     """Count the diagnostics of @output located in one of @files.
 
     Line numbers move between patches, so a diagnostic is keyed by file and
     text only; the same text twice in a file counts twice.
     """
-    counts = collections.Counter()
+    counts: Diagnostics = collections.Counter()
     for line in output.splitlines():
         m = DIAG_RE.match(line.strip())
         if not m:
@@ -64,25 +68,25 @@ def parse_diagnostics(output, files):
     return counts
 
 
-def new_diagnostics(base, step):
+def new_diagnostics(base: Diagnostics, step: Diagnostics) -> Diagnostics:
     """The diagnostics of @step that the base does not have (a Counter)."""
     return step - base
 
 
 class Step:
-    def __init__(self, name, patch):
+    def __init__(self, name: str, patch: str | None) -> None:
         self.name = name
         self.patch = patch
-        self.build_ok = None
-        self.build_seconds = None
-        self.errors = []
-        self.tests = None
-        self.gate_failures = []
-        self.w1 = collections.Counter()
-        self.sparse = collections.Counter()
+        self.build_ok: bool | None = None
+        self.build_seconds: float | None = None
+        self.errors: list[str] = []
+        self.tests: dict[str, int] | None = None
+        self.gate_failures: list[str] = []
+        self.w1: Diagnostics = collections.Counter()
+        self.sparse: Diagnostics = collections.Counter()
 
-    def to_json(self, base):
-        def diag(counter, ref):
+    def to_json(self, base: 'Step | None') -> dict[str, Any]:
+        def diag(counter: Diagnostics, ref: Diagnostics | None) -> dict[str, Any]:
             new = new_diagnostics(ref, counter) if ref is not None else collections.Counter()
             return {'total': sum(counter.values()), 'new': sum(new.values()),
                     'new_list': [f'{f}: {k}: {t}' for (f, k, t) in new.elements()]}
@@ -93,7 +97,7 @@ class Step:
                 'sparse': diag(self.sparse, base.sparse if base else None)}
 
 
-def touched_files(patches):
+def touched_files(patches: list[str]) -> list[str]:
     """The files the patches of the series change, from their diffs."""
     files = set()
     for path in patches:
@@ -105,7 +109,7 @@ def touched_files(patches):
     return sorted(files)
 
 
-def worktree(base):
+def worktree(base: tree.Base) -> str:
     """The bisect worktree of the cached tree."""
     wt = base.tree.rstrip('/') + '-bisect'
     if not os.path.isdir(os.path.join(wt, '.git')) and not os.path.isfile(
@@ -118,7 +122,7 @@ def worktree(base):
     return wt
 
 
-def _build(base, wt, bdir, jobs, log):
+def _build(base: tree.Base, wt: str, bdir: str, jobs: int, log: str) -> tuple[bool, float]:
     cmd = kunitrun._kunit_cmd(wt, 'build', bdir, jobs)
     for frag in fragments(base):
         cmd += ['--kunitconfig', frag]
@@ -128,7 +132,8 @@ def _build(base, wt, bdir, jobs, log):
     return rc == 0 and not timed_out, round(time.monotonic() - t0, 1)
 
 
-def _exec(base, wt, bdir, jobs, log):
+def _exec(base: tree.Base, wt: str, bdir: str, jobs: int,
+          log: str) -> tuple[dict[str, int], list[str]]:
     """Boot the step's kernel; (pass, fail, skip) counts and gate failures."""
     cmd = kunitrun._kunit_cmd(wt, 'exec', bdir, jobs) + ['--timeout', str(EXEC_TIMEOUT)]
     test_log = os.path.join(bdir, 'test.log')
@@ -147,12 +152,13 @@ def _exec(base, wt, bdir, jobs, log):
             'skipped': v.count('skip')}, v.failures
 
 
-def _errors(log):
+def _errors(log: str) -> list[str]:
     with open(log, errors='replace') as f:
         return [line.rstrip() for line in f if ': error: ' in line or 'Error ' in line]
 
 
-def _check(wt, bdir, objs, files, checker, log):
+def _check(wt: str, bdir: str, objs: list[str], files: list[str], checker: str,
+           log: str) -> Diagnostics:
     """Compile @objs with W=1 (or run sparse on them); diagnostics in @files."""
     # Sparse runs after the W=1 pass with the same flags, so that make
     # recompiles nothing and the output is sparse's alone.
@@ -173,7 +179,7 @@ def _check(wt, bdir, objs, files, checker, log):
     return parse_diagnostics(res.stderr + res.stdout, files)
 
 
-def bisect_build(base, jobs, checks=True):
+def bisect_build(base: tree.Base, jobs: int, checks: bool = True) -> dict[str, Any]:
     """Build base + each patch; return (steps, first failing step or None)."""
     patches = tree.series_files(base.series)
     if not patches:
@@ -234,7 +240,7 @@ def bisect_build(base, jobs, checks=True):
     return out
 
 
-def report(out):
+def report(out: dict[str, Any]) -> str:
     lines = [f'{"step":<64} {"build":>7} {"tests p/f/s":>12} {"W=1 new/all":>12} '
              f'{"sparse new/all":>15}']
     for s in out['steps']:
@@ -253,7 +259,7 @@ def report(out):
     return '\n'.join(lines)
 
 
-def passed(out):
+def passed(out: dict[str, Any]) -> bool:
     if out['first_broken']:
         return False
     if any(s.get('gate_failures') for s in out['steps']):

@@ -7,9 +7,14 @@ was noticed by the wrong detector only, fails the check.
 """
 
 import os
+from typing import Any, Sequence
 
-from . import kunitrun, userspace
-from .util import REPO, RigError, info, read_ini
+from . import kunitrun, profiles as profiles_mod, tree, userspace
+from .util import REPO, RigError, Summary, info, read_ini
+
+# A canaries.ini entry: name, suites, canary, profile, detectors,
+# kernel_args, timeout.
+Canary = dict[str, Any]
 
 CANARIES_INI = os.path.join(REPO, 'configs', 'canaries.ini')
 DEFAULT_TIMEOUT = 120
@@ -17,7 +22,7 @@ DEFAULT_TIMEOUT = 120
 USERSPACE = 'userspace'
 
 
-def load():
+def load() -> list[Canary]:
     parser = read_ini(CANARIES_INI)
     canaries = []
     for name in parser.sections():
@@ -37,7 +42,7 @@ def load():
     return canaries
 
 
-def detected(summary):
+def detected(summary: Summary) -> list[tuple[str, str]]:
     """(detector, first line of its report) pairs that failed @summary."""
     found = [(s['kind'], s['first_lines'][0]) for s in summary['splats']]
     if summary.get('timeout'):
@@ -46,7 +51,8 @@ def detected(summary):
     return found
 
 
-def run_canaries(base, profiles, version, jobs, names=()):
+def run_canaries(base: tree.Base, profiles: dict[str, profiles_mod.Profile], version: str,
+                 jobs: int, names: Sequence[str] = ()) -> int:
     """Run the canaries; @profiles maps names to profiles, with a 'default'."""
     canaries = load()
     if names:
@@ -55,7 +61,7 @@ def run_canaries(base, profiles, version, jobs, names=()):
         if unknown:
             raise RigError(f'unknown canary {", ".join(unknown)}; known: {", ".join(known)}')
         canaries = [c for c in canaries if c['name'] in names]
-    rows = []
+    rows: list[tuple[str, bool, tuple[str, str] | None, list[tuple[str, str]]]] = []
     for c in canaries:
         info(f'canary {c["name"]}: expecting {" or ".join(c["detectors"])}')
         if (c['profile'] or 'default') not in profiles:
@@ -79,7 +85,7 @@ def run_canaries(base, profiles, version, jobs, names=()):
         rows.append((c['name'], ok, hits[0] if hits else None, found))
     print()
     for name, ok, hit, found in rows:
-        if ok:
+        if ok and hit:
             print(f'caught  {name}: by {hit[0]}: {hit[1]}')
         else:
             seen = ', '.join(sorted({d for d, _ in found})) or 'nothing'

@@ -12,6 +12,7 @@ read.
 """
 
 import sys
+from typing import Any
 
 from . import gate
 from .util import RigError
@@ -20,7 +21,7 @@ from .util import RigError
 STRUCTURE = ('no KTAP output', 'kernel crashed or went silent', 'zero tests ran')
 
 
-def read(path):
+def read(path: str) -> str:
     """The log at @path, or standard input for "-"."""
     if path == '-':
         return sys.stdin.read()
@@ -31,7 +32,8 @@ def read(path):
         raise RigError(f'cannot read {path}: {err.strerror}') from err
 
 
-def check(text, base=None, ktap=True):
+def check(text: str, base: str | None = None,
+          ktap: bool = True) -> tuple[gate.Verdict, list[str]]:
     """(verdict, failures) of the log @text, with @base's allowlist.
 
     Without @ktap, failures about the test structure do not count.
@@ -42,14 +44,14 @@ def check(text, base=None, ktap=True):
     return verdict, failures
 
 
-def to_json(verdict, failures):
+def to_json(verdict: gate.Verdict, failures: list[str]) -> dict[str, Any]:
     return {'passed': not failures, 'failures': failures,
             'tests': {s: verdict.count(s) for s in ('pass', 'fail', 'skip')},
             'splats': [s.to_json() for s in verdict.splats],
             'expected_splats': [s.to_json() for s in verdict.expected]}
 
 
-def report(path, verdict, failures):
+def report(path: str, verdict: gate.Verdict, failures: list[str]) -> str:
     """The lines a person reads."""
     lines = [f'{path}: {verdict.count("pass")} passed, {verdict.count("fail")} failed, '
              f'{verdict.count("skip")} skipped; {len(verdict.splats)} unexpected and '

@@ -18,15 +18,21 @@ import json
 import os
 import re
 import subprocess
+from typing import Any
 
+from . import tree as tree_mod
 from .util import REPO, RigError, results_dir, run
+
+# parse_info(): {source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}
+Info = dict[str, dict[str, dict[Any, int]]]
 
 CORE_FILE = 'mm/mmu_notifier.c'
 FAKE_GPU_DIR = 'lib/two-pass-rig/fake-gpu/'
 TARGETS = {'core_lines': 100.0, 'core_branches': 90.0, 'fake_gpu_lines': 90.0}
 
 
-def added_lines(patch, path=CORE_FILE, texts=None):
+def added_lines(patch: str, path: str = CORE_FILE,
+                texts: dict[int, str] | None = None) -> set[int]:
     """New-file line numbers of the '+' lines @patch adds to @path.
 
     With a dict @texts, also record each line's text there.
@@ -36,7 +42,7 @@ def added_lines(patch, path=CORE_FILE, texts=None):
     diff.suppressBlankEmpty, which the rig's export uses), so a body
     line's first character alone does not say where the hunk ends.
     """
-    lines = set()
+    lines: set[int] = set()
     current, new_line, old_left, new_left = None, 0, 0, 0
     with open(patch, errors='replace') as f:
         for number, text in enumerate(f, 1):
@@ -72,7 +78,7 @@ def added_lines(patch, path=CORE_FILE, texts=None):
     return lines
 
 
-def core_lines(tree, patch):
+def core_lines(tree: str, patch: str) -> tuple[set[int], int]:
     """The lines of @tree's mm/mmu_notifier.c that are @patch's added lines.
 
     On the 6.12 base @patch (0001) is applied and these are its own line
@@ -81,20 +87,20 @@ def core_lines(tree, patch):
     their text in order (difflib), and lines that match nowhere are left
     out. Returns (lines, number of 0001's lines not found).
     """
-    texts = {}
+    texts: dict[int, str] = {}
     added_lines(patch, texts=texts)
     order = sorted(texts)
     with open(os.path.join(tree, CORE_FILE), errors='replace') as f:
         have = f.read().splitlines()
     matcher = difflib.SequenceMatcher(None, [texts[n] for n in order], have,
                                       autojunk=False)
-    found = set()
+    found: set[int] = set()
     for a, b, size in matcher.get_matching_blocks():
         found.update(b + k + 1 for k in range(size))
     return found, len(order) - len(found)
 
 
-def core_patch(base):
+def core_patch(base: tree_mod.Base) -> str:
     """kernel-patches/ 0001, the core patch, whatever the base's series."""
     patches = glob.glob(os.path.join(REPO, 'kernel-patches', '0001-*.patch'))
     if len(patches) != 1:
@@ -102,9 +108,10 @@ def core_patch(base):
     return patches[0]
 
 
-def parse_info(path):
+def parse_info(path: str) -> Info:
     """{source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}."""
-    files, cur = {}, None
+    files: Info = {}
+    cur: dict[str, dict[Any, int]] | None = None
     with open(path, errors='replace') as f:
         for text in f:
             text = text.strip()
@@ -122,11 +129,11 @@ def parse_info(path):
     return files
 
 
-def percent(covered, total):
+def percent(covered: int, total: int) -> float:
     return 100.0 * covered / total if total else 100.0
 
 
-def measure(files, core_lines):
+def measure(files: Info, core_lines: set[int]) -> dict[str, Any]:
     core = next((v for k, v in files.items() if k.endswith('/' + CORE_FILE)), None)
     if core is None:
         raise RigError(f'no coverage data for {CORE_FILE}: was the kernel built with gcov?')
@@ -153,7 +160,7 @@ def measure(files, core_lines):
     }
 
 
-def lcov(bdir, rdir):
+def lcov(bdir: str, rdir: str) -> str:
     """Capture the run's .gcda files; return the path of our tracefile."""
     all_info = os.path.join(rdir, 'all.info')
     ours = os.path.join(rdir, 'ours.info')
@@ -169,8 +176,8 @@ def lcov(bdir, rdir):
     return ours
 
 
-def report(m):
-    def line(label, value, total, target=None):
+def report(m: dict[str, Any]) -> str:
+    def line(label: str, value: float, total: int, target: float | None = None) -> str:
         mark = '' if target is None else (' ok' if value >= target else f' MISSED (target {target:g} %)')
         return f'  {label:<44} {value:6.1f} % of {total}{mark}'
     out = ['Coverage of the new code',
@@ -192,11 +199,11 @@ def report(m):
     return '\n'.join(out)
 
 
-def met(m):
+def met(m: dict[str, Any]) -> bool:
     return all(m[k] >= v for k, v in TARGETS.items())
 
 
-def write(bdir, tree, core_patch):
+def write(bdir: str, tree: str, core_patch: str) -> dict[str, Any]:
     """Capture, measure against @core_patch (0001) and write coverage.json."""
     rdir = os.path.join(results_dir(), 'coverage')
     ours = lcov(bdir, rdir)
@@ -208,7 +215,7 @@ def write(bdir, tree, core_patch):
     return m
 
 
-def check_tools():
+def check_tools() -> None:
     for tool in ('lcov', 'genhtml'):
         if subprocess.run(['which', tool], stdout=subprocess.DEVNULL).returncode:
             raise RigError(f'{tool} not found: run "scripts/rig setup" as root (installs lcov)')

@@ -32,7 +32,8 @@ TIMEOUT = 600
 class Package:
     """One pinned package: where it comes from and the file it holds."""
 
-    def __init__(self, name, version, archive, suite, member, keyring=None):
+    def __init__(self, name: str, version: str, archive: str, suite: str, member: str,
+                 keyring: str | None = None) -> None:
         self.name = name
         self.version = version
         self.archive = archive
@@ -41,15 +42,15 @@ class Package:
         self.keyring = keyring or DEFAULT_KEYRING
 
     @property
-    def label(self):
+    def label(self) -> str:
         return f'{self.name} {self.version} ({self.suite})'
 
 
-def _apt_dir(pkg):
+def _apt_dir(pkg: Package) -> str:
     return os.path.join(cache_dir(), 'apt', re.sub(r'[^\w.-]', '_', pkg.suite))
 
 
-def _apt_options(pkg):
+def _apt_options(pkg: Package) -> list[str]:
     d = _apt_dir(pkg)
     opts = ['-o', f'Dir::Etc::SourceList={d}/sources.list',
             '-o', 'Dir::Etc::SourceParts=/dev/null',
@@ -65,7 +66,7 @@ def _apt_options(pkg):
     return opts
 
 
-def _prepare(pkg):
+def _prepare(pkg: Package) -> None:
     if not os.path.isfile(pkg.keyring):
         raise RigError(f'{pkg.keyring} not found: install debian-archive-keyring '
                        f'(needed to verify {pkg.suite})')
@@ -79,7 +80,8 @@ def _prepare(pkg):
         open(status, 'w').close()
 
 
-def _apt(pkg, tool, *args, cwd=None):
+def _apt(pkg: Package, tool: str, *args: str,
+         cwd: str | None = None) -> subprocess.CompletedProcess[str]:
     cmd = [tool, *_apt_options(pkg), *args]
     try:
         return subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
@@ -92,7 +94,7 @@ def _apt(pkg, tool, *args, cwd=None):
                        f'for {pkg.label}') from err
 
 
-def _update(pkg):
+def _update(pkg: Package) -> None:
     # --error-on=any: without it apt-get update exits 0 when it could not
     # reach the archive and only prints "W: Failed to fetch".
     res = _apt(pkg, 'apt-get', 'update', '--error-on=any')
@@ -103,7 +105,7 @@ def _update(pkg):
                        f'(no network, or a bad signature?):\n{detail}')
 
 
-def available_versions(pkg):
+def available_versions(pkg: Package) -> list[str]:
     """The versions of @pkg the suite offers now, newest first."""
     res = _apt(pkg, 'apt-cache', 'madison', pkg.name)
     versions = []
@@ -114,13 +116,13 @@ def available_versions(pkg):
     return versions
 
 
-def _expected_sha256(pkg):
+def _expected_sha256(pkg: Package) -> str | None:
     res = _apt(pkg, 'apt-cache', 'show', f'{pkg.name}={pkg.version}')
     m = re.search(r'^SHA256: ([0-9a-f]{64})$', res.stdout, re.M)
     return m.group(1) if m else None
 
 
-def _sha256(path):
+def _sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
@@ -128,7 +130,7 @@ def _sha256(path):
     return h.hexdigest()
 
 
-def fetch(pkg, dest):
+def fetch(pkg: Package, dest: str) -> str:
     """Make @dest the file @pkg.member of the pinned package; return @dest.
 
     Does nothing when @dest exists: it is only ever created complete.

@@ -23,6 +23,7 @@ longer names a difference (a stale table hides the next one).
 import json
 import os
 import re
+from typing import Any, Sequence
 
 from . import tree
 from .util import REPO, RigError, git, results_dir
@@ -34,7 +35,7 @@ END = '<!-- differences:end -->'
 IDENT = re.compile(r'[A-Za-z_]\w*')
 
 
-def blank_comments_and_strings(text, strings=True):
+def blank_comments_and_strings(text: str, strings: bool = True) -> str:
     """@text with comments (and string and char literals) blanked.
 
     Every character keeps its offset, so the result lines up with @text.
@@ -67,7 +68,7 @@ def blank_comments_and_strings(text, strings=True):
     return ''.join(out)
 
 
-def definitions(text):
+def definitions(text: str) -> dict[str, tuple[int, int, str]]:
     """{name: (first line, last line, code)} of @text's top-level bodies.
 
     A body is a function definition or a struct/union/enum definition; its
@@ -80,15 +81,18 @@ def definitions(text):
     lines = clean.split('\n')
     code_lines = blank_comments_and_strings(text, strings=False).split('\n')
     # Drop preprocessor lines (and their continuations) from the scan.
-    keep, code = [], []
+    keep: list[str] = []
+    code: list[str] = []
     cont = False
     for ln, full in zip(lines, code_lines):
         pre = cont or ln.lstrip().startswith('#')
         cont = pre and ln.rstrip().endswith('\\')
         keep.append('' if pre else ln)
         code.append('' if pre else full)
-    defs = {}
-    depth, start, head = 0, None, []
+    defs: dict[str, tuple[int, int, str]] = {}
+    depth = 0
+    start: int | None = None
+    head: list[str] = []
     for number, ln in enumerate(keep, 1):
         for ch in ln:
             if depth == 0 and start is None and not ch.isspace():
@@ -99,7 +103,7 @@ def definitions(text):
                 depth -= 1
                 if depth == 0:
                     name = _name(''.join(head))
-                    if name:
+                    if name and start is not None:
                         body = '\n'.join(code[start - 1:number])
                         defs[name] = (start, number, ' '.join(body.split()))
                     start, head = None, []
@@ -112,7 +116,7 @@ def definitions(text):
     return defs
 
 
-def _name(head):
+def _name(head: str) -> str | None:
     """The name a definition's text before its '{' defines, or None."""
     head = ' '.join(head.split())
     m = re.match(r'^(?:typedef\s+)?(struct|union|enum)\s+(\w+)\s*$', head)
@@ -125,9 +129,9 @@ def _name(head):
     return None
 
 
-def changed_lines(tree, base_rev, rev):
+def changed_lines(tree: str, base_rev: str, rev: str) -> dict[str, set[int]]:
     """{path: set of new-file line numbers} that @rev changes from @base_rev."""
-    out = {}
+    out: dict[str, set[int]] = {}
     path = None
     diff = git(tree, 'diff', '-U0', '--no-color', base_rev, rev)
     for line in diff.splitlines():
@@ -143,7 +147,7 @@ def changed_lines(tree, base_rev, rev):
     return out
 
 
-def _read(path):
+def _read(path: str) -> str | None:
     try:
         with open(path, errors='replace') as f:
             return f.read()
@@ -151,7 +155,7 @@ def _read(path):
         return None
 
 
-def _find_upstream(tree, path, name):
+def _find_upstream(tree: str, path: str, name: str) -> tuple[str | None, str | None]:
     """(relative path, code) of @name's definition in upstream @tree."""
     candidates = [path]
     d = os.path.dirname(path)
@@ -170,14 +174,15 @@ def _find_upstream(tree, path, name):
     return None, None
 
 
-def apply_renames(code, renames):
+def apply_renames(code: str, renames: Sequence[tuple[str, ...]]) -> str:
     """@code with each (old, new) of @renames replaced, old not part of a word."""
     for old, new in renames:
         code = re.sub(r'(?<!\w)' + re.escape(old) + r'(?!\w)', new, code)
     return code
 
 
-def compare(old_tree, series_rev, new_tree, renames=()):
+def compare(old_tree: str, series_rev: str, new_tree: str,
+            renames: Sequence[tuple[str, ...]] = ()) -> list[dict[str, Any]]:
     """One row per definition the series changes in @old_tree."""
     rows = []
     for path, changed in sorted(changed_lines(old_tree, 'rig-pristine', series_rev).items()):
@@ -196,7 +201,7 @@ def compare(old_tree, series_rev, new_tree, renames=()):
     return rows
 
 
-def listed(readme=README):
+def listed(readme: str = README) -> dict[str, str]:
     """{definition: row text} of the README's table of differences."""
     text = _read(readme) or ''
     if BEGIN not in text or END not in text:
@@ -211,7 +216,7 @@ def listed(readme=README):
     return out
 
 
-def check(rows, table):
+def check(rows: list[dict[str, Any]], table: dict[str, str]) -> list[str]:
     """The problems: differences the table lacks, rows it should not have."""
     problems = []
     differ = {r['definition']: r for r in rows
@@ -229,7 +234,7 @@ def check(rows, table):
     return problems
 
 
-def run(old_base, new_base):
+def run(old_base: tree.Base, new_base: tree.Base) -> tuple[list[dict[str, Any]], list[str]]:
     """Compare the two bases' trees; write results/differences.json."""
     # The series ends below the rig's wiring commit.
     subject = git(old_base.tree, 'log', '-1', '--format=%s', 'HEAD')
@@ -245,7 +250,7 @@ def run(old_base, new_base):
     return rows, problems
 
 
-def report(rows, problems):
+def report(rows: list[dict[str, Any]], problems: list[str]) -> str:
     width = max((len(r['definition']) for r in rows), default=10)
     lines = [f'  {r["status"]:10} {r["definition"]:<{width}}  {r["file"]}'
              + (f' -> {r["upstream_file"]}' if r['upstream_file'] and

@@ -21,6 +21,7 @@ when the kernel crashed before its result.
 import configparser
 import os
 import re
+from typing import Any
 
 from .util import REPO, RigError
 
@@ -89,19 +90,19 @@ UNREPORTED = ' (crashed before its result was printed)'
 PLAN = re.compile(r'^(\s*)1\.\.(\d+)\s*$')
 
 
-def strip_prefix(line):
+def strip_prefix(line: str) -> str:
     return PREFIX.sub('', line.rstrip('\n'))
 
 
 class Splat:
-    def __init__(self, kind, lineno, lines, test):
+    def __init__(self, kind: str, lineno: int, lines: list[str], test: str) -> None:
         self.kind = kind
         self.lineno = lineno      # 1-based line of the first marker
         self.lines = lines        # first lines of the report
         self.test = test          # test running when it fired
-        self.also = []            # kinds of later markers of the same report
+        self.also: list[str] = []  # kinds of later markers of the same report
 
-    def to_json(self):
+    def to_json(self) -> dict[str, Any]:
         return {'kind': self.kind, 'line': self.lineno, 'test': self.test,
                 'also': self.also, 'first_lines': self.lines}
 
@@ -109,26 +110,26 @@ class Splat:
 class Verdict:
     """Everything the gate found in one console log."""
 
-    def __init__(self):
-        self.tests = []           # (name, status) with status pass/fail/skip
-        self.splats = []          # unexpected splats
-        self.expected = []        # expected splats that fired
-        self.missing = []         # tests whose expected splats did not all fire
-        self.failures = []        # one line per reason the run fails
+    def __init__(self) -> None:
+        self.tests: list[tuple[str, str]] = []  # (name, status): pass/fail/skip
+        self.splats: list[Splat] = []      # unexpected splats
+        self.expected: list[Splat] = []    # expected splats that fired
+        self.missing: list[str] = []       # tests whose expected splats did not all fire
+        self.failures: list[str] = []      # one line per reason the run fails
         self.complete = False
         # The test running when the log stopped early: a name, or for a
         # KUnit suite whose case is unknown "suite" + UNREPORTED.
-        self.crashed_in = None
+        self.crashed_in: str | None = None
 
-    def count(self, status):
+    def count(self, status: str) -> int:
         return sum(1 for _, s in self.tests if s == status)
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         return not self.failures
 
 
-def warn_site(line):
+def warn_site(line: str) -> tuple[str, str] | None:
     """(file, function) of a WARN_ON() report's first line, in either format."""
     for pat in WARN_SITE:
         m = pat.search(line)
@@ -137,7 +138,7 @@ def warn_site(line):
     return None
 
 
-def classify(line):
+def classify(line: str) -> str | None:
     for kind, pat in MARKERS:
         if pat.search(line):
             return kind
@@ -147,16 +148,19 @@ def classify(line):
 class _Ktap:
     """Test structure of the log: result lines and the open Subtest stack."""
 
-    def __init__(self, lines):
-        self.results = []         # leaf tests: (index, indent, full name, status)
-        self.closing = []         # results of suites/parameterized tests: (index, indent)
-        self.open_at = []         # per line: tuple of (indent, name) open
-        self.top_plan = None
+    def __init__(self, lines: list[str]) -> None:
+        # leaf tests: (index, indent, full name, status)
+        self.results: list[tuple[int, int, str, str]] = []
+        # results of suites/parameterized tests: (index, indent)
+        self.closing: list[tuple[int, int]] = []
+        # per line: tuple of (indent, name) open
+        self.open_at: list[tuple[tuple[int, str], ...]] = []
+        self.top_plan: int | None = None
         self.top_results = 0
-        self.start = None         # line of the first KTAP/TAP version line
-        self.runs = []            # kselftest "RUN" lines: (index, name)
-        stack = []
-        marks = []                # per open subtest: len(results) when it opened
+        self.start: int | None = None  # line of the first KTAP/TAP version line
+        self.runs: list[tuple[int, str]] = []  # kselftest "RUN" lines: (index, name)
+        stack: list[tuple[int, str]] = []
+        marks: list[int] = []     # per open subtest: len(results) when it opened
         started = False
         for i, line in enumerate(lines):
             self.open_at.append(tuple(stack))
@@ -203,14 +207,14 @@ class _Ktap:
             self.results.append((i, indent, name, status))
         self.open_end = tuple(stack)  # subtests still open when the log ends
 
-    def running_at_end(self):
+    def running_at_end(self) -> str:
         """Name of the test running when the log stopped."""
         if not self.open_end:
             return self.running_at(len(self.open_at))
         # Its last line may be a result: the test running is a later one.
         return '.'.join(n for _, n in self.open_end) + UNREPORTED
 
-    def running_at(self, index):
+    def running_at(self, index: int) -> str:
         """Name of the test running when line @index was printed."""
         stack = self.open_at[index] if index < len(self.open_at) else ()
         if not stack:
@@ -244,26 +248,27 @@ class _Ktap:
 class Expected:
     """A splat a test provokes on purpose: exactly @count of them fire."""
 
-    def __init__(self, test, kind, pattern, count=1, site=None):
+    def __init__(self, test: str, kind: str, pattern: re.Pattern[str], count: int = 1,
+                 site: tuple[str, ...] | None = None) -> None:
         self.test = test
         self.kind = kind
         self.pattern = pattern    # compiled regex over the first line
         self.count = count
         self.site = site          # (file, function) of a warning, or None
 
-    def matches(self, splat):
+    def matches(self, splat: Splat) -> bool:
         if splat.test != self.test or splat.kind != self.kind:
             return False
         if self.site and warn_site(splat.lines[0]) != self.site:
             return False
         return bool(self.pattern.search(splat.lines[0]))
 
-    def describe(self):
+    def describe(self) -> str:
         where = f' at {self.site[0]} {self.site[1]}()' if self.site else ''
         return f'{self.count} {self.kind} splat(s){where} in {self.test}'
 
 
-def load_expected(path=EXPECTED_INI, base=None):
+def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Expected]:
     """Expected splats of @base (all bases if None).
 
     A section is named for its test ("suite.case", or "suite.case @ tag" to
@@ -297,7 +302,8 @@ def load_expected(path=EXPECTED_INI, base=None):
     return out
 
 
-def judge(text, expected=None, timed_out=False):
+def judge(text: str, expected: list[Expected] | None = None,
+          timed_out: bool = False) -> Verdict:
     """Judge the console log @text; return a Verdict."""
     if expected is None:
         expected = load_expected()
@@ -307,16 +313,17 @@ def judge(text, expected=None, timed_out=False):
     verdict.tests = [(name, status) for _, _, name, status in ktap.results]
 
     result_lines = {i for i, _, _, _ in ktap.results}
-    splats = []
+    splats: list[Splat] = []
     for i, line in enumerate(lines):
         kind = classify(line)
         if not kind:
             continue
         last = splats[-1] if splats else None
-        same_test = last and not any(last.lineno - 1 < r < i for r in result_lines)
+        same_test = last is not None and not any(last.lineno - 1 < r < i
+                                                 for r in result_lines)
         # Lockdep switching off is the consequence of the report before it,
         # however long that report was.
-        if same_test and (kind == 'lockdep-off' or
+        if last is not None and same_test and (kind == 'lockdep-off' or
                           (not (kind == last.kind == 'warning') and
                            i - (last.lineno - 1) <= REPORT_SPAN)):
             last.also.append(kind)
@@ -352,10 +359,10 @@ def judge(text, expected=None, timed_out=False):
         verdict.failures.append('no KTAP output: the kernel crashed or went silent '
                                 'before the tests started')
     elif not verdict.complete:
-        last = verdict.tests[-1][0] if verdict.tests else 'none'
+        last_test = verdict.tests[-1][0] if verdict.tests else 'none'
         verdict.failures.append(
             f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
-            f'suites reported; last test result: {last}')
+            f'suites reported; last test result: {last_test}')
     if timed_out or (ktap.top_plan is not None and not verdict.complete):
         verdict.crashed_in = ktap.running_at_end()
     if verdict.count('pass') + verdict.count('fail') == 0:

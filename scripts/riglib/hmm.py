@@ -22,9 +22,10 @@ and hmm.json with both lists and the comparison.
 import json
 import os
 import shutil
+from typing import Any
 
 from . import gate, kunitrun, profiles, qemu, sides, tree, userspace
-from .util import RigError, info, results_dir, run
+from .util import RigError, Summary, info, results_dir, run
 
 PROFILE = 'hmm'
 PROGRAM = 'hmm-tests'
@@ -38,7 +39,7 @@ KERNEL_ARGS = ['hugepages=16', 'transparent_hugepage=madvise']
 SIDES = ('base', 'series')
 
 
-def build_hmm_tests(src, bdir, out):
+def build_hmm_tests(src: str, bdir: str, out: str) -> None:
     """hmm-tests of the tree @src, static, against its own uapi headers."""
     res = run(['make', '-C', src, 'ARCH=x86_64', f'O={bdir}', 'headers'],
               check=False, capture=True)
@@ -61,13 +62,15 @@ def build_hmm_tests(src, bdir, out):
         raise RigError(f'cannot build {PROGRAM} of {src}:\n{res.stderr.strip()[-3000:]}')
 
 
-def side(base, profile, wt, commit, bdir, jobs, rdir, version):
+def side(base: tree.Base, profile: profiles.Profile, wt: str, commit: str, bdir: str,
+         jobs: int, rdir: str, version: str) -> Summary:
     """Build and boot one side, worktree @wt at @commit; its summary."""
     os.makedirs(rdir)
-    summary = {'profile': f'{PROFILE}-{os.path.basename(rdir)}', **base.result_fields(),
-               'kernel_version': version, 'commit': commit, 'build_dir': bdir,
-               'status': 'fail', 'tests': {'passed': 0, 'failed': 0, 'skipped': 0},
-               'splats': [], 'expected_splats': [], 'failures': []}
+    summary: Summary = {
+        'profile': f'{PROFILE}-{os.path.basename(rdir)}', **base.result_fields(),
+        'kernel_version': version, 'commit': commit, 'build_dir': bdir,
+        'status': 'fail', 'tests': {'passed': 0, 'failed': 0, 'skipped': 0},
+        'splats': [], 'expected_splats': [], 'failures': []}
     failure = kunitrun.build(base, profile, jobs, rdir, summary, tree=wt, bdir=bdir)
     if failure:
         summary['failures'].append(failure)
@@ -89,7 +92,7 @@ def side(base, profile, wt, commit, bdir, jobs, rdir, version):
     return summary
 
 
-def compare(base_results, series_results):
+def compare(base_results: dict[str, str], series_results: dict[str, str]) -> dict[str, Any]:
     """What the series lost: tests passing on the base and not with it, and
     tests failing with it that do not fail on the base."""
     lost = sorted(t for t, s in base_results.items()
@@ -108,7 +111,7 @@ def compare(base_results, series_results):
     return {'passed': count, 'lost': lost + broke, 'failures': failures}
 
 
-def run_hmm(base, jobs):
+def run_hmm(base: tree.Base, jobs: int) -> int:
     """The comparison on @base; 0 if the series loses nothing, else 1."""
     if not base.series:
         raise RigError(f'base {base.name} has no series: nothing to compare')
@@ -146,7 +149,7 @@ def run_hmm(base, jobs):
     return 1 if failures else 0
 
 
-def report(results, failures):
+def report(results: dict[str, dict[str, str]], failures: list[str]) -> str:
     """A table of each test on both sides, then what failed."""
     lines = []
     if results:

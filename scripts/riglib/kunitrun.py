@@ -7,9 +7,10 @@ import shutil
 import signal
 import subprocess
 import time
+from typing import Sequence
 
-from . import gate, qemu, report
-from .util import RigError, cache_dir, git, info, results_dir
+from . import gate, profiles, qemu, report, tree as tree_mod
+from .util import RigError, Summary, cache_dir, git, info, results_dir
 
 BUILD_TIMEOUT = 3600
 # kunit.py's own --timeout kills the kernel; this margin covers its start-up
@@ -17,11 +18,11 @@ BUILD_TIMEOUT = 3600
 EXEC_MARGIN = 120
 
 
-def build_dir(base, profile):
+def build_dir(base: tree_mod.Base, profile: profiles.Profile) -> str:
     return os.path.join(cache_dir(), 'build', base.key, profile.name)
 
 
-def gcov_compiler_dir():
+def gcov_compiler_dir() -> str:
     """A compiler directory whose libgcov.a does not clash with the kernel.
 
     GCC >= 7's libgcov.a defines mangle_path(), which fs/seq_file.c defines
@@ -45,7 +46,8 @@ def gcov_compiler_dir():
     return out
 
 
-def _kunit_cmd(tree, verb, bdir, jobs, profile=None):
+def _kunit_cmd(tree: str, verb: str, bdir: str, jobs: int | None,
+               profile: profiles.Profile | None = None) -> list[str]:
     """kunit.py @verb for @profile's architecture (UML without a profile)."""
     arch = profile.arch if profile is not None else 'um'
     cmd = ['python3', os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py'),
@@ -60,13 +62,13 @@ def _kunit_cmd(tree, verb, bdir, jobs, profile=None):
     return cmd
 
 
-def _env():
+def _env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault('CCACHE_DIR', os.path.join(cache_dir(), 'ccache'))
     return env
 
 
-def exec_env(tree, profile, bdir):
+def exec_env(tree: str, profile: profiles.Profile | None, bdir: str) -> dict[str, str]:
     """The environment of a command that boots @profile's built kernel.
 
     Under QEMU, that of the accelerator the rig chose (riglib.qemu).
@@ -81,7 +83,7 @@ def exec_env(tree, profile, bdir):
 HEARTBEAT = 60
 
 
-def objects_built(bdir, since):
+def objects_built(bdir: str, since: float) -> int:
     """How many object files under @bdir were written after @since."""
     count = 0
     for root, _, files in os.walk(bdir):
@@ -95,7 +97,9 @@ def objects_built(bdir, since):
     return count
 
 
-def _logged(cmd, cwd, log, timeout, env=None, what=None, bdir=None):
+def _logged(cmd: list[str], cwd: str, log: str, timeout: float,
+            env: dict[str, str] | None = None, what: str | None = None,
+            bdir: str | None = None) -> tuple[int, bool]:
     """Run @cmd with its output in @log; return (returncode, timed_out).
 
     Every HEARTBEAT seconds a line says that @what is still running and,
@@ -126,9 +130,10 @@ def _logged(cmd, cwd, log, timeout, env=None, what=None, bdir=None):
             raise
 
 
-def _ktap(console):
+def _ktap(console: str) -> str:
     """The KTAP lines of the console log."""
-    out, started = [], False
+    out: list[str] = []
+    started = False
     for raw in console.splitlines():
         line = gate.strip_prefix(raw)
         started = started or line.strip() in ('KTAP version 1', 'TAP version 14', 'TAP version 13')
@@ -138,7 +143,7 @@ def _ktap(console):
     return '\n'.join(out) + '\n'
 
 
-def fragments(base, profile):
+def fragments(base: tree_mod.Base, profile: profiles.Profile) -> list[str]:
     """The kunitconfig fragments of @profile on @base, in merge order.
 
     The profile's first fragment is common.config; the base's go right
@@ -150,7 +155,8 @@ def fragments(base, profile):
             + profile.base_fragments.get(base.name, []))
 
 
-def build(base, profile, jobs, rdir, summary, tree=None, bdir=None):
+def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,
+          summary: Summary, tree: str | None = None, bdir: str | None = None) -> str | None:
     """Build @profile's kernel (log in @rdir); None, or what went wrong.
 
     In @tree and @bdir if given (the hmm step's worktree), else in the
@@ -175,8 +181,10 @@ def build(base, profile, jobs, rdir, summary, tree=None, bdir=None):
     return 'build timed out' if timed_out else f'build failed: see {log}'
 
 
-def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
-                name=None, timeout=None, tree=None, bdir=None, rebuild=True):
+def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jobs: int,
+                filter_glob: str | None = None, kernel_args: Sequence[str] = (),
+                name: str | None = None, timeout: int | None = None, tree: str | None = None,
+                bdir: str | None = None, rebuild: bool = True) -> Summary:
     """Build and run @profile; write results/<name>/ and return the summary.
 
     @name defaults to the profile's name; @timeout to the profile's. In
@@ -192,7 +200,7 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
     shutil.rmtree(rdir, ignore_errors=True)
     os.makedirs(rdir)
     os.makedirs(bdir, exist_ok=True)
-    summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
+    summary: Summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
                'tree': tree, 'tree_head': git(tree, 'rev-parse', '--short', 'HEAD'),
                'filter': filter_glob, 'build_dir': bdir, 'status': 'fail',
                'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
@@ -232,16 +240,17 @@ def run_profile(base, profile, version, jobs, filter_glob=None, kernel_args=(),
         console = ''
     with open(os.path.join(rdir, 'console.log'), 'w') as f:
         f.write(console)
-    timeout = None
+    why = None
     if timed_out:
-        timeout = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
-    summary = judge(name, rdir, summary, console, timeout)
+        why = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
+    summary = judge(name, rdir, summary, console, why)
     if name_crashed_case(tree, bdir, summary, filter_glob, profile):
         report.write_summary(rdir, summary)
     return summary
 
 
-def name_crashed_case(tree, bdir, summary, filter_glob=None, profile=None):
+def name_crashed_case(tree: str, bdir: str, summary: Summary, filter_glob: str | None = None,
+                      profile: profiles.Profile | None = None) -> bool:
     """Name the KUnit case a crash stopped in @summary; True if it changed.
 
     The gate knows an open parameterized case from the log; of a suite it
@@ -264,9 +273,12 @@ def name_crashed_case(tree, bdir, summary, filter_glob=None, profile=None):
     return True
 
 
-def list_tests(tree, bdir, filter_glob, profile=None):
+def list_tests(tree: str, bdir: str, filter_glob: str | None,
+               profile: profiles.Profile | None = None) -> list[str]:
     """The "suite.case" names a built kernel runs for @filter_glob, in order."""
-    cmd = _kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests', filter_glob]
+    cmd = _kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests']
+    if filter_glob:
+        cmd.append(filter_glob)
     res = subprocess.run(cmd, cwd=tree, env=exec_env(tree, profile, bdir),
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                          timeout=600 if profile is not None and profile.qemu else 120)
@@ -274,7 +286,9 @@ def list_tests(tree, bdir, filter_glob, profile=None):
             if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
 
 
-def crashed_case(tree, bdir, suite, reported, filter_glob=None, profile=None):
+def crashed_case(tree: str, bdir: str, suite: str, reported: Sequence[str],
+                 filter_glob: str | None = None,
+                 profile: profiles.Profile | None = None) -> str | None:
     """The case of @suite that was running when the kernel stopped.
 
     KUnit prints a result only after a case, so the one that never reported
@@ -290,7 +304,8 @@ def crashed_case(tree, bdir, suite, reported, filter_glob=None, profile=None):
     return next((c for c in cases if c.startswith(suite + '.') and c not in done), None)
 
 
-def judge(name, rdir, summary, console, timeout=None):
+def judge(name: str, rdir: str, summary: Summary, console: str,
+          timeout: str | None = None) -> Summary:
     """Gate @console, complete @summary and write the result files in @rdir.
 
     @timeout says why the kernel was stopped, if it was.
@@ -315,7 +330,7 @@ def judge(name, rdir, summary, console, timeout=None):
     return summary
 
 
-def _config_hash(bdir):
+def _config_hash(bdir: str) -> str | None:
     try:
         with open(os.path.join(bdir, '.config'), 'rb') as f:
             return hashlib.sha256(f.read()).hexdigest()[:16]
@@ -323,7 +338,7 @@ def _config_hash(bdir):
         return None
 
 
-def _tail(path, n=30):
+def _tail(path: str, n: int = 30) -> None:
     try:
         with open(path, errors='replace') as f:
             lines = f.readlines()
@@ -332,7 +347,7 @@ def _tail(path, n=30):
     print(''.join(lines[-n:]), end='')
 
 
-def check_kunit_py(tree):
+def check_kunit_py(tree: str) -> None:
     path = os.path.join(tree, 'tools', 'testing', 'kunit', 'kunit.py')
     if not os.path.isfile(path):
         raise RigError(f'{tree} has no tools/testing/kunit/kunit.py')

@@ -19,13 +19,14 @@ import json
 import os
 import sys
 import time
+from typing import Any
 
 from .util import REPO, RigError, cache_dir, info, run
 
 LOCK_NAME = 'rig.lock'
 
 
-def checkout_fields():
+def checkout_fields() -> dict[str, str | None]:
     """The checkout a run builds, as results name it: path and commit."""
     res = run(['git', '-C', REPO, 'rev-parse', 'HEAD'], check=False, capture=True)
     commit = res.stdout.strip() if res.returncode == 0 else None
@@ -36,7 +37,7 @@ def checkout_fields():
     return {'checkout': REPO, 'commit': commit}
 
 
-def _describe(holder):
+def _describe(holder: dict[str, Any] | None) -> str:
     if not holder:
         return 'another rig (it has not said who it is yet)'
     return (f'pid {holder.get("pid")}, "{holder.get("command")}" in '
@@ -44,7 +45,7 @@ def _describe(holder):
             f'since {holder.get("since")}')
 
 
-def _read_holder(fd):
+def _read_holder(fd: int) -> dict[str, Any] | None:
     try:
         text = os.pread(fd, 4096, 0).decode(errors='replace')
         return json.loads(text) if text.strip() else None
@@ -55,14 +56,14 @@ def _read_holder(fd):
 class CacheLock:
     """Held by a rig command for as long as it uses the cache."""
 
-    def __init__(self, command, wait=True, cache=None):
+    def __init__(self, command: str, wait: bool = True, cache: str | None = None) -> None:
         self.command = command
         self.wait = wait
         self.cache = cache or cache_dir()
         self.path = os.path.join(self.cache, LOCK_NAME)
-        self.fd = None
+        self.fd: int | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> 'CacheLock':
         os.makedirs(self.cache, exist_ok=True)
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -79,22 +80,21 @@ class CacheLock:
             start = time.monotonic()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             info(f'cache free after {time.monotonic() - start:.0f} s')
-        holder = {'pid': os.getpid(), 'command': self.command,
+        me = {'pid': os.getpid(), 'command': self.command,
                   **checkout_fields(),
                   'since': time.strftime('%Y-%m-%d %H:%M:%S')}
         os.ftruncate(self.fd, 0)
-        os.pwrite(self.fd, json.dumps(holder).encode(), 0)
+        os.pwrite(self.fd, json.dumps(me).encode(), 0)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.fd is not None:
             os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
-        return False
 
 
-def command_line():
+def command_line() -> str:
     """How this rig was started, for the next one to read."""
     return ' '.join(['scripts/rig'] + sys.argv[1:])

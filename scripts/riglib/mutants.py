@@ -26,9 +26,10 @@ the one its header names is not caught.
 
 import glob
 import os
+from typing import Sequence
 
-from . import kunitrun, profiles, userspace
-from .util import REPO, RigError, git, info, run
+from . import kunitrun, profiles, tree, userspace
+from .util import REPO, RigError, Summary, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
 SUITE = 'mmu_interval_two_pass'
@@ -37,7 +38,8 @@ USERSPACE = 'userspace'
 
 
 class Mutant:
-    def __init__(self, path, title, suites, caught, files, profile):
+    def __init__(self, path: str, title: str, suites: str, caught: list[str],
+                 files: list[str], profile: str | None) -> None:
         self.path = path
         self.name = os.path.basename(path)[:-len('.patch')]
         self.title = title
@@ -47,9 +49,13 @@ class Mutant:
         self.profile = profile
 
 
-def parse(path):
+def parse(path: str) -> Mutant:
     """The Mutant in the file @path."""
-    title, suites, caught, files, profile = None, SUITE, [], [], None
+    title: str | None = None
+    suites = SUITE
+    caught: list[str] = []
+    files: list[str] = []
+    profile: str | None = None
     with open(path) as f:
         for line in f:
             if line.startswith('Mutant:'):
@@ -69,7 +75,7 @@ def parse(path):
     return Mutant(path, title, suites, caught, files, profile)
 
 
-def _where(files, tree):
+def _where(files: list[str], tree: str) -> str:
     """The git work tree a mutant applies to: the repo for fake-gpu/."""
     in_repo = [f.startswith('fake-gpu/') for f in files]
     if any(in_repo) and not all(in_repo):
@@ -77,7 +83,7 @@ def _where(files, tree):
     return REPO if in_repo[0] else tree
 
 
-def _failed_tests(summary):
+def _failed_tests(summary: Summary) -> set[str]:
     failed = {f.split(':', 1)[1].strip() for f in summary['failures']
               if f.startswith('test failed:')}
     failed |= {s['test'] for s in summary['splats']}
@@ -94,7 +100,9 @@ def _failed_tests(summary):
     return failed
 
 
-def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
+def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: int,
+                names: Sequence[str] = (),
+                userspace_profile: profiles.Profile | None = None) -> int:
     """Run every mutant, or those in @names; 0 if all were caught.
 
     A mutant is built in its own "Profile:", else in @profile. Userspace
@@ -119,7 +127,7 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
     mutants = [parse(p) for p in paths]
     wanted = {m.profile for m in mutants if m.profile}
     own = dict(zip(wanted, profiles.select(sorted(wanted)))) if wanted else {}
-    rows = []
+    rows: list[tuple[str, bool, list[str], list[str]]] = []
     for m in mutants:
         name, title, suites, caught, files = m.name, m.title, m.suites, m.caught, m.files
         path = m.path
@@ -140,7 +148,8 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
                 summary = userspace.run(base, userspace_profile, version,
                                         name=f'mutant-{name}', jobs=jobs, tests=caught)
             else:
-                summary = kunitrun.run_profile(base, own.get(m.profile, profile),
+                summary = kunitrun.run_profile(base, own.get(m.profile, profile)
+                                               if m.profile else profile,
                                                version, jobs,
                                                filter_glob=suites, name=f'mutant-{name}',
                                                timeout=TIMEOUT)
@@ -154,8 +163,8 @@ def run_mutants(base, profile, version, jobs, names=(), userspace_profile=None):
             failed = {'(build failed: see results/mutant-%s/build.log)' % name}
         rows.append((name, ok, sorted(failed), missed))
     print()
-    for name, ok, failed, missed in rows:
-        print(f'{"caught " if ok else "MISSED "} {name}: failing: {", ".join(failed) or "none"}'
+    for name, ok, failing, missed in rows:
+        print(f'{"caught " if ok else "MISSED "} {name}: failing: {", ".join(failing) or "none"}'
               + (f'; expected but passing: {", ".join(missed)}' if missed else ''))
     bad = [r[0] for r in rows if not r[1]]
     if bad:

@@ -8,6 +8,8 @@ from .util import RigError, info, run
 PACKAGES = ['flex', 'bison', 'bc', 'make', 'gcc', 'libc6-dev', 'libelf-dev',
             'libssl-dev', 'ccache', 'git', 'python3', 'xz-utils',
             'lcov', 'sparse',
+            # The runner's self-tests type-check scripts/ with mypy.
+            'mypy',
             # Profiles with an arch other than um (smp) run under QEMU, with
             # kunit.py's firmware for x86_64 (qboot.rom, in qemu-system-data).
             'qemu-system-x86', 'qemu-system-data',
@@ -16,7 +18,7 @@ PACKAGES = ['flex', 'bison', 'bc', 'make', 'gcc', 'libc6-dev', 'libelf-dev',
             'debian-archive-keyring']
 
 
-def missing(packages=PACKAGES):
+def missing(packages: list[str] = PACKAGES) -> list[str]:
     out = subprocess.run(['dpkg-query', '-W', '-f=${Package} ${Status}\n', *packages],
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                          text=True).stdout
@@ -25,7 +27,7 @@ def missing(packages=PACKAGES):
     return [p for p in packages if p not in ok]
 
 
-def ensure(packages=PACKAGES):
+def ensure(packages: list[str] = PACKAGES) -> None:
     """Install what is missing, or tell a non-root user the exact command."""
     need = missing(packages)
     if not need:

@@ -1,6 +1,8 @@
 """Profiles are data: configs/profiles.ini names each one's fragments."""
 
+import configparser
 import os
+from typing import Sequence
 
 from .util import REPO, RigError, read_ini
 
@@ -11,7 +13,7 @@ USERSPACE_BOOTS = {True: 'hostfs', False: 'initramfs'}
 
 
 class Profile:
-    def __init__(self, name, section):
+    def __init__(self, name: str, section: configparser.SectionProxy) -> None:
         self.name = name
         self.description = section.get('description', '')
         self.fragments = [os.path.join(REPO, f) for f in section.get('fragments', '').split()]
@@ -58,17 +60,17 @@ class Profile:
                            f'{self.userspace}; on arch {self.arch} it is {boots} or no')
 
     @property
-    def qemu(self):
+    def qemu(self) -> bool:
         """True if the kernel runs under QEMU rather than as a UML binary."""
         return self.arch != 'um'
 
 
-def load():
+def load() -> dict[str, Profile]:
     parser = read_ini(PROFILES_INI)
     return {name: Profile(name, parser[name]) for name in parser.sections()}
 
 
-def select(names):
+def select(names: Sequence[str]) -> list[Profile]:
     """The named profiles, or the default ones; unknown names are an error."""
     profiles = load()
     if not names:
@@ -80,7 +82,7 @@ def select(names):
     return [profiles[n] for n in names]
 
 
-def select_for_run(names):
+def select_for_run(names: Sequence[str]) -> list[Profile]:
     """select() for "rig run": a profile of another command is an error."""
     selected = select(names)
     for p in selected:

@@ -21,11 +21,12 @@ import shutil
 import stat
 import subprocess
 
+from . import profiles
 from .util import RigError, cache_dir, info
 
 ACCELS = ('kvm', 'tcg')
 PROBE_SECONDS = 30
-_chosen = {}
+_chosen: dict[str, str] = {}
 
 WRAPPER = '''#!/bin/sh
 # Written by scripts/riglib/qemu.py: {real} with the rig's accelerator
@@ -66,7 +67,8 @@ ops.start(json.loads(sys.argv[4]), sys.argv[5])
 NO_KUNIT_SHUTDOWN = 'kunit_shutdown=none'
 
 
-def command(tree, profile, bdir, params, userspace=False):
+def command(tree: str, profile: profiles.Profile, bdir: str, params: list[str],
+            userspace: bool = False) -> list[str]:
     """The QEMU command kunit.py would run for @profile's kernel with @params.
 
     kunit.py puts its own kernel arguments (the console, kunit_shutdown)
@@ -93,18 +95,18 @@ def command(tree, profile, bdir, params, userspace=False):
     return cmd
 
 
-def kernel_image(tree, profile, bdir):
+def kernel_image(tree: str, profile: profiles.Profile, bdir: str) -> str:
     """The kernel image kunit.py boots for @profile (bzImage on x86_64)."""
     cmd = command(tree, profile, bdir, [])
     return cmd[cmd.index('-kernel') + 1]
 
 
-def binary(arch):
+def binary(arch: str) -> str:
     """kunit.py's name for the QEMU of @arch (its qemu_configs agree for x86_64)."""
     return f'qemu-system-{arch}'
 
 
-def wrapper_dir(arch):
+def wrapper_dir(arch: str) -> str:
     """A directory holding the wrapper for @arch's QEMU binary."""
     name = binary(arch)
     real = shutil.which(name)
@@ -129,7 +131,7 @@ def wrapper_dir(arch):
     return d
 
 
-def probe_kvm(arch, kernel):
+def probe_kvm(arch: str, kernel: str) -> bool:
     """True if @kernel boots to its end under KVM within PROBE_SECONDS."""
     if not os.access('/dev/kvm', os.R_OK | os.W_OK):
         return False
@@ -145,7 +147,7 @@ def probe_kvm(arch, kernel):
     return res.returncode == 0
 
 
-def accel(arch, kernel):
+def accel(arch: str, kernel: str) -> str:
     """The accelerator for @arch: $RIG_QEMU_ACCEL, or KVM if @kernel boots under it."""
     forced = os.environ.get('RIG_QEMU_ACCEL')
     if forced:
@@ -161,7 +163,8 @@ def accel(arch, kernel):
     return _chosen[arch]
 
 
-def env(profile, kernel, base_env):
+def env(profile: profiles.Profile, kernel: str,
+        base_env: dict[str, str]) -> dict[str, str]:
     """@base_env for running @profile's QEMU (through kunit.py or directly)."""
     out = dict(base_env)
     out['PATH'] = wrapper_dir(profile.arch) + os.pathsep + out.get('PATH', '')

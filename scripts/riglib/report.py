@@ -4,8 +4,11 @@ import json
 import os
 import xml.etree.ElementTree as ET
 
+from .gate import Splat, Verdict
+from .util import Summary
 
-def junit(summary, verdict):
+
+def junit(summary: Summary, verdict: Verdict | None) -> str:
     """JUnit XML: one testcase per KUnit test; splats fail their test."""
     base = summary.get('base')
     suite = ET.Element('testsuite', name=f'rig-{base}-{summary["profile"]}' if base
@@ -15,7 +18,7 @@ def junit(summary, verdict):
                 'checkout', 'commit'):
         if summary.get(key):
             ET.SubElement(props, 'property', name=key, value=str(summary[key]))
-    by_test = {}
+    by_test: dict[str, list[Splat]] = {}
     if verdict:
         for splat in verdict.splats:
             by_test.setdefault(splat.test, []).append(splat)
@@ -41,12 +44,12 @@ def junit(summary, verdict):
     return ET.tostring(suite, encoding='unicode')
 
 
-def write_summary(rdir, summary):
+def write_summary(rdir: str, summary: Summary) -> None:
     with open(os.path.join(rdir, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=1)
 
 
-def write(rdir, summary, verdict, console):
+def write(rdir: str, summary: Summary, verdict: Verdict | None, console: str) -> None:
     write_summary(rdir, summary)
     with open(os.path.join(rdir, 'junit.xml'), 'w') as f:
         f.write('<?xml version="1.0" encoding="UTF-8"?>\n' + junit(summary, verdict) + '\n')
@@ -55,7 +58,7 @@ def write(rdir, summary, verdict, console):
             f.write(console)
 
 
-def print_splats(profile, verdict):
+def print_splats(profile: str, verdict: Verdict) -> None:
     for splat in verdict.splats:
         print(f'\n[{profile}] {splat.kind.upper()} splat while running {splat.test} '
               f'(console line {splat.lineno}):')
@@ -65,7 +68,7 @@ def print_splats(profile, verdict):
         print(f'[{profile}] FAIL: {failure}')
 
 
-def table(summaries):
+def table(summaries: list[Summary]) -> str:
     head = ('profile', 'status', 'pass', 'fail', 'skip', 'splats', 'build s', 'run s')
     rows = [head]
     for s in summaries:
@@ -79,7 +82,7 @@ def table(summaries):
     return heading(summaries[0] if summaries else {}) + '\n' + '\n'.join(lines)
 
 
-def heading(summary):
+def heading(summary: Summary) -> str:
     """One line naming the base, its package version and the kernel."""
     words = [f'base {summary.get("base") or "?"}']
     if summary.get('package'):

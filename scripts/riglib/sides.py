@@ -23,13 +23,13 @@ from .util import RigError, git, info
 SIDES = ('pristine', 'series')
 
 
-def series_tip(base):
+def series_tip(base: tree.Base) -> str:
     """The commit of the cached tree's last series patch (before the wiring)."""
     subject = git(base.tree, 'log', '-1', '--format=%s', 'rig')
     return git(base.tree, 'rev-parse', 'rig~1' if subject == tree.WIRING_SUBJECT else 'rig')
 
 
-def commit_of(base, side):
+def commit_of(base: tree.Base, side: str) -> str:
     """The commit @side of @base is built at."""
     if side == 'pristine':
         return git(base.tree, 'rev-parse', 'rig-pristine')
@@ -38,7 +38,7 @@ def commit_of(base, side):
     raise RigError(f'unknown side {side!r} (known: {", ".join(SIDES)})')
 
 
-def _wired_at(wt, commit):
+def _wired_at(wt: str, commit: str) -> bool:
     """True if @wt is the wiring commit on top of @commit, unmodified."""
     if git(wt, 'log', '-1', '--format=%s', 'HEAD', check=False) != tree.WIRING_SUBJECT:
         return False
@@ -47,7 +47,7 @@ def _wired_at(wt, commit):
     return git(wt, 'status', '--porcelain', '--untracked-files=no') == ''
 
 
-def worktree(base, side):
+def worktree(base: tree.Base, side: str) -> str:
     """The worktree of @side of @base, wired, created or moved as needed."""
     if not base.series:
         raise RigError(f'base {base.name} has no series: it has no two sides')

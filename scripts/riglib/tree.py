@@ -28,8 +28,9 @@ import os
 import re
 import shutil
 import time
+from typing import Any, Sequence
 
-from . import debsrc, lock
+from . import bases, debsrc, lock
 from .util import REPO, RigError, cache_dir, git, info, run
 
 # The backport series, applied to a --kernel tree without the two-pass core.
@@ -45,7 +46,7 @@ WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
 IDENTITY = ['-c', 'user.name=two-pass rig', '-c', 'user.email=rig@localhost']
 
 
-def has_two_pass_core(src):
+def has_two_pass_core(src: str) -> bool:
     """Whether the kernel tree @src already has invalidate_start/_finish."""
     try:
         with open(os.path.join(src, 'include', 'linux', 'mmu_notifier.h')) as f:
@@ -63,7 +64,7 @@ class Base:
     backport.
     """
 
-    def __init__(self, definition, kernel_dir=None):
+    def __init__(self, definition: 'bases.BaseDef', kernel_dir: str | None = None) -> None:
         self.definition = definition
         self.name = definition.name
         kernel_dir = kernel_dir or os.environ.get('RIG_KERNEL')
@@ -74,9 +75,9 @@ class Base:
                 raise RigError(f'--kernel {kernel_dir}: not a kernel source tree '
                                '(no Makefile or mm/mmu_notifier.c)')
             self.source = src
-            self.package = None
+            self.package: debsrc.Package | None = None
             self.key = 'custom-' + hashlib.sha1(src.encode()).hexdigest()[:12]
-            self.series = None if has_two_pass_core(src) else BACKPORT_SERIES
+            self.series: str | None = None if has_two_pass_core(src) else BACKPORT_SERIES
         else:
             pkg = definition.package
             self.package = pkg
@@ -89,10 +90,10 @@ class Base:
         self.hooks = definition.hooks
 
     @property
-    def package_version(self):
+    def package_version(self) -> str | None:
         return self.package.version if self.package else None
 
-    def result_fields(self):
+    def result_fields(self) -> dict[str, Any]:
         """The base and the checkout, as every summary.json names them."""
         return {'base': self.name,
                 'package': self.package.name if self.package else None,
@@ -100,30 +101,30 @@ class Base:
                 'kernel_tree': None if self.package else self.source,
                 **lock.checkout_fields()}
 
-    def describe(self):
+    def describe(self) -> str:
         """What results name: base, package and version, or the --kernel tree."""
         if self.package:
             return f'{self.name}: {self.package.name} {self.package.version}'
         return f'{self.name} fragments on --kernel {self.source}'
 
     @property
-    def state_file(self):
+    def state_file(self) -> str:
         return os.path.join(self.tree, '.git', 'rig-state.json')
 
-    def load_state(self):
+    def load_state(self) -> dict[str, Any] | None:
         try:
             with open(self.state_file) as f:
                 return json.load(f)
         except (OSError, ValueError):
             return None
 
-    def save_state(self, state):
+    def save_state(self, state: dict[str, Any]) -> None:
         with open(self.state_file, 'w') as f:
             json.dump(state, f, indent=1)
 
 
-def kernel_version(tree):
-    vals = {}
+def kernel_version(tree: str) -> str:
+    vals: dict[str, str] = {}
     with open(os.path.join(tree, 'Makefile')) as f:
         for line in f:
             m = re.match(r'^(VERSION|PATCHLEVEL|SUBLEVEL|EXTRAVERSION)\s*=\s*(\S*)', line)
@@ -134,7 +135,7 @@ def kernel_version(tree):
     return '{VERSION}.{PATCHLEVEL}.{SUBLEVEL}{EXTRAVERSION}'.format(**vals)
 
 
-def series_files(series):
+def series_files(series: str | None) -> list[str]:
     """The patch files named by the series file @series, in order.
 
     @series None is the empty series.
@@ -158,7 +159,7 @@ def series_files(series):
     return names
 
 
-def series_hash(patches):
+def series_hash(patches: list[str]) -> str:
     h = hashlib.sha256()
     for p in patches:
         h.update(os.path.basename(p).encode() + b'\0')
@@ -169,7 +170,7 @@ def series_hash(patches):
 
 # --- creating the pristine tree ---------------------------------------------
 
-def _unpack_tarball(tarball, dest):
+def _unpack_tarball(tarball: str, dest: str) -> None:
     tmp = dest + '.unpack'
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
@@ -182,7 +183,7 @@ def _unpack_tarball(tarball, dest):
     os.rmdir(tmp)
 
 
-def _create_tree(base):
+def _create_tree(base: Base) -> str:
     os.makedirs(os.path.dirname(base.tree), exist_ok=True)
     tmp = base.tree + '.new'
     shutil.rmtree(tmp, ignore_errors=True)
@@ -207,7 +208,7 @@ def _create_tree(base):
     return origin
 
 
-def _make_pristine_repo(tree, origin):
+def _make_pristine_repo(tree: str, origin: str) -> None:
     # Debian's tarball ignores everything at the top level ("/*", for its
     # packaging); with that rule new files under mm/ or lib/ would stay
     # untracked, so the pristine commit drops it.
@@ -228,7 +229,7 @@ def _make_pristine_repo(tree, origin):
 
 # --- wiring the repo's suites into the tree ----------------------------------
 
-def _write_if_changed(path, text):
+def _write_if_changed(path: str, text: str) -> None:
     try:
         with open(path) as f:
             if f.read() == text:
@@ -239,7 +240,7 @@ def _write_if_changed(path, text):
         f.write(text)
 
 
-def link_repo_dirs(tree):
+def link_repo_dirs(tree: str) -> None:
     """(Re)create lib/two-pass-rig/ with symlinks to the repo's dirs."""
     rig = os.path.join(tree, RIG_SUBDIR)
     os.makedirs(rig, exist_ok=True)
@@ -282,7 +283,7 @@ def link_repo_dirs(tree):
                 f.write(pattern + '\n')
 
 
-def _apply_hooks(tree, hooks):
+def _apply_hooks(tree: str, hooks: Sequence[str]) -> None:
     for hook in hooks:
         res = run(['git', '-C', tree, 'apply', '--index', hook],
                   check=False, capture=True)
@@ -291,7 +292,7 @@ def _apply_hooks(tree, hooks):
                            f'apply: {_failed_hunk(tree, hook)}')
 
 
-def commit_wiring(tree, hooks):
+def commit_wiring(tree: str, hooks: Sequence[str]) -> None:
     _apply_hooks(tree, hooks)
     with open(os.path.join(tree, 'lib', 'Kconfig.debug'), 'a') as f:
         f.write(f'\nsource "{RIG_SUBDIR}/Kconfig"\n')
@@ -305,7 +306,7 @@ def commit_wiring(tree, hooks):
 
 # --- applying the series ------------------------------------------------------
 
-def _failed_hunk(tree, patch):
+def _failed_hunk(tree: str, patch: str) -> str:
     """Name the file and hunk of @patch that does not apply."""
     res = run(['git', '-C', tree, 'apply', '--check', '-v', patch],
               check=False, capture=True)
@@ -328,7 +329,7 @@ def _failed_hunk(tree, patch):
     return f'{fname}, hunk "{hunk or "@@ -" + str(line)}"'
 
 
-def _apply_series(base, patches):
+def _apply_series(base: Base, patches: list[str]) -> None:
     tree = base.tree
     for path in patches:
         res = run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr', path],
@@ -340,7 +341,7 @@ def _apply_series(base, patches):
                            f'{where}')
 
 
-def _check_no_local_edits(tree):
+def _check_no_local_edits(tree: str) -> None:
     dirty = git(tree, 'status', '--porcelain', '--untracked-files=all')
     if dirty:
         raise RigError(
@@ -350,7 +351,7 @@ def _check_no_local_edits(tree):
             'yourself; the rig never throws them away')
 
 
-def setup(base, quiet=False):
+def setup(base: Base, quiet: bool = False) -> Base:
     """Make @base's cached tree match its series; return @base."""
     patches = series_files(base.series)
     want = series_hash(patches + base.hooks)
@@ -391,14 +392,14 @@ def setup(base, quiet=False):
     return base
 
 
-def where(base):
+def where(base: Base) -> str:
     if not os.path.isdir(os.path.join(base.tree, '.git')):
         raise RigError(f'no cached tree at {base.tree}: run '
                        f'"scripts/rig --base {base.name} setup"')
     return base.tree
 
 
-def export(base):
+def export(base: Base) -> None:
     """Write the rig branch's commits (minus the wiring) to the base's series."""
     if base.series is None:
         raise RigError(f'{base.describe()} has no series to export to: its tree '

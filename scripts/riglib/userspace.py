@@ -20,9 +20,10 @@ import shutil
 import signal
 import subprocess
 import time
+from typing import Sequence
 
-from . import kunitrun, qemu
-from .util import REPO, RigError, info, results_dir
+from . import kunitrun, profiles, qemu, tree
+from .util import REPO, RigError, Summary, info, results_dir
 
 USERSPACE = os.path.join(REPO, 'userspace')
 PROGRAMS = ['fake_gpu_test']
@@ -30,7 +31,7 @@ INIT = 'rig_init'
 CFLAGS = ['-static', '-O2', '-g', '-Wall', '-Werror', '-pthread']
 BOOT_TIMEOUT = 900
 
-def _compile(src, out, flags):
+def _compile(src: str, out: str, flags: list[str]) -> None:
     cmd = ['gcc', *CFLAGS, *flags, '-o', out, src]
     res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          text=True)
@@ -38,7 +39,7 @@ def _compile(src, out, flags):
         raise RigError(f'cannot build {os.path.relpath(src, REPO)}:\n{res.stdout.strip()}')
 
 
-def build_programs(tree, root):
+def build_programs(tree: str, root: str) -> None:
     """Compile init and the test programs into @root; RigError on failure."""
     if shutil.which('gcc') is None:
         raise RigError('gcc is not installed: cannot build the userspace tests')
@@ -51,7 +52,8 @@ def build_programs(tree, root):
                  ['-I', harness, '-I', os.path.join(REPO, 'fake-gpu')])
 
 
-def boot_args(root, seed, iters, extra=(), boot='hostfs', programs=PROGRAMS):
+def boot_args(root: str, seed: int | None, iters: int | None, extra: Sequence[str] = (),
+              boot: str | None = 'hostfs', programs: Sequence[str] = PROGRAMS) -> list[str]:
     """The kernel command line: kernel arguments, then init's after "--".
 
     @root is the hostfs root directory (unused for an initramfs boot);
@@ -73,7 +75,7 @@ def boot_args(root, seed, iters, extra=(), boot='hostfs', programs=PROGRAMS):
     return args + list(extra) + ['--'] + ['/' + p for p in programs]
 
 
-def cpio_list(root):
+def cpio_list(root: str) -> str:
     """usr/gen_init_cpio's list for the files of @root, plus /dev/console.
 
     The console node must exist before init opens its stdio; everything
@@ -91,7 +93,7 @@ def cpio_list(root):
     return '\n'.join(lines) + '\n'
 
 
-def write_initramfs(bdir, root, out):
+def write_initramfs(bdir: str, root: str, out: str) -> None:
     """Pack @root into the cpio archive @out with the build's gen_init_cpio."""
     tool = os.path.join(bdir, 'usr', 'gen_init_cpio')
     if not os.access(tool, os.X_OK):
@@ -106,7 +108,7 @@ def write_initramfs(bdir, root, out):
         raise RigError(f'gen_init_cpio failed: {res.stderr.strip()}')
 
 
-def harness_filter(program, tests):
+def harness_filter(program: str, tests: Sequence[str]) -> str:
     """The init argument running @program with only @tests (kselftest's -r).
 
     @tests are "fixture.variant.test" or "fixture.test" names, as the
@@ -118,8 +120,9 @@ def harness_filter(program, tests):
     return ','.join([program] + [a for t in tests for a in ('-r', t)])
 
 
-def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None,
-        jobs=None, tests=()):
+def run(base: tree.Base, profile: profiles.Profile, version: str, seed: int | None = None,
+        iters: int | None = None, kernel_args: Sequence[str] = (), name: str | None = None,
+        jobs: int | None = None, tests: Sequence[str] = ()) -> Summary:
     """Boot @profile's kernel into the userspace tests; the summary.
 
     With @jobs, build the kernel first; otherwise it must be built already.
@@ -165,7 +168,7 @@ def run(base, profile, version, seed=None, iters=None, kernel_args=(), name=None
                           f'killed after {BOOT_TIMEOUT} s' if timed_out else None)
 
 
-def new_root(root):
+def new_root(root: str) -> str:
     """An empty root for a userspace boot at @root, with init's mount points."""
     shutil.rmtree(root, ignore_errors=True)
     for d in ('dev', 'proc', 'sys', 'tmp'):
@@ -173,12 +176,13 @@ def new_root(root):
     return root
 
 
-def build_init(root):
+def build_init(root: str) -> None:
     """Compile userspace/rig_init.c into @root; RigError on failure."""
     _compile(os.path.join(USERSPACE, INIT + '.c'), os.path.join(root, INIT), [])
 
 
-def boot(cmd, rdir, timeout=BOOT_TIMEOUT, env=None):
+def boot(cmd: list[str], rdir: str, timeout: float = BOOT_TIMEOUT,
+         env: dict[str, str] | None = None) -> tuple[str, float, bool]:
     """Run the machine @cmd (in @env) to its end; (console, seconds, timed out).
 
     The command line goes to @rdir/cmdline, the console to @rdir/console.log.

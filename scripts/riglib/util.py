@@ -4,6 +4,11 @@ import configparser
 import os
 import subprocess
 import sys
+from typing import Any, NoReturn, Sequence
+
+# A run's summary as written to summary.json: profile, status, tests,
+# splats, failures, build and run seconds, and the base's fields.
+Summary = dict[str, Any]
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -12,7 +17,7 @@ class RigError(Exception):
     """An error the user can act on; printed without a traceback."""
 
 
-def read_ini(path):
+def read_ini(path: str) -> configparser.ConfigParser:
     """The rig's own .ini file @path, parsed; RigError if it cannot be."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -23,7 +28,7 @@ def read_ini(path):
     return parser
 
 
-def cache_dir():
+def cache_dir() -> str:
     """The rig's cache: kernel trees, build directories and ccache."""
     path = os.environ.get('RIG_CACHE') or os.path.join(
         os.path.expanduser('~'), '.cache', 'two-pass-rig')
@@ -31,24 +36,26 @@ def cache_dir():
 
 
 # Results of a base go to results/<base>/; set by the runner per base.
-_results_base = None
+_results_base: str | None = None
 
 
-def set_results_base(name):
+def set_results_base(name: str | None) -> None:
     global _results_base
     _results_base = name
 
 
-def results_dir():
+def results_dir() -> str:
     root = os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
     return os.path.join(root, _results_base) if _results_base else root
 
 
-def info(msg):
+def info(msg: str) -> None:
     print(f'rig: {msg}', flush=True)
 
 
-def run(cmd, cwd=None, check=True, capture=False, env=None, timeout=None):
+def run(cmd: Sequence[str], cwd: str | None = None, check: bool = True,
+        capture: bool = False, env: dict[str, str] | None = None,
+        timeout: float | None = None) -> subprocess.CompletedProcess[str]:
     """Run @cmd; on failure raise RigError naming the command."""
     try:
         res = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, text=True,
@@ -63,11 +70,11 @@ def run(cmd, cwd=None, check=True, capture=False, env=None, timeout=None):
     return res
 
 
-def git(tree, *args, check=True):
+def git(tree: str, *args: str, check: bool = True) -> str:
     """Run git in @tree and return its stdout, stripped."""
     return run(['git', '-C', tree, *args], check=check, capture=True).stdout.strip()
 
 
-def die(msg, code=1):
+def die(msg: str, code: int = 1) -> NoReturn:
     print(f'rig: error: {msg}', file=sys.stderr, flush=True)
     sys.exit(code)

@@ -36,10 +36,12 @@ class CacheLock(unittest.TestCase):
         self.assertEqual(self.holder.stdout.readline(), 'held\n')
 
     def tearDown(self):
-        if self.holder.poll() is None:
+        # A test may have let the holder go already; it may not have
+        # exited yet (seen under load).
+        if not self.holder.stdin.closed:
             self.holder.stdin.write('go\n')
             self.holder.stdin.close()
-            self.holder.wait(10)
+        self.holder.wait(10)
         self.holder.stdout.close()
         shutil.rmtree(self.tmp)
 
