@@ -26,6 +26,7 @@ the one its header names is not caught.
 
 import glob
 import os
+import re
 from typing import Sequence
 
 from . import kunitrun, profiles, tree, userspace
@@ -100,9 +101,20 @@ def _failed_tests(summary: Summary) -> set[str]:
     return failed
 
 
+def shard(paths: list[str], spec: str | None) -> list[str]:
+    """Shard "I/N" of @paths (every N-th from the I-th, 1-based), or all."""
+    if not spec:
+        return paths
+    m = re.fullmatch(r'(\d+)/(\d+)', spec)
+    if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+        raise RigError(f'--shard {spec}: not I/N with 1 <= I <= N')
+    return paths[int(m.group(1)) - 1::int(m.group(2))]
+
+
 def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: int,
                 names: Sequence[str] = (),
-                userspace_profile: profiles.Profile | None = None) -> int:
+                userspace_profile: profiles.Profile | None = None,
+                shard_spec: str | None = None) -> int:
     """Run every mutant, or those in @names; 0 if all were caught.
 
     A mutant is built in its own "Profile:", else in @profile. Userspace
@@ -124,6 +136,10 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
             raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
                            + ', '.join(known))
         paths = [known[n] for n in names]
+    paths = shard(paths, shard_spec)
+    if not paths:
+        info(f'shard {shard_spec} of {base.name}\'s mutants is empty')
+        return 0
     mutants = [parse(p) for p in paths]
     wanted = {m.profile for m in mutants if m.profile}
     own = dict(zip(wanted, profiles.select(sorted(wanted)))) if wanted else {}

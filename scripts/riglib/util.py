@@ -44,8 +44,13 @@ def set_results_base(name: str | None) -> None:
     _results_base = name
 
 
+def results_root() -> str:
+    """results/ ($RIG_RESULTS): one directory per base below it."""
+    return os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
+
+
 def results_dir() -> str:
-    root = os.environ.get('RIG_RESULTS') or os.path.join(REPO, 'results')
+    root = results_root()
     return os.path.join(root, _results_base) if _results_base else root
 
 
