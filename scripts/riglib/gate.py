@@ -16,6 +16,17 @@ after the test, so it is the next result line at the depth of the
 innermost open "# Subtest:" header. kselftest's harness also prints
 "#  RUN  name ..." before each test, which names the test that was running
 when the kernel crashed before its result.
+
+Why a KTAP reader of its own rather than kunit.py's kunit_parser (which
+the profile runs do use: kunit.py exec parses and writes kunit.json):
+the gate attributes every console line to the test running when it was
+printed, so that a splat between two result lines is charged to the
+right test; kunit_parser gives tests and their log lines, not the raw
+console's line positions with the non-KTAP lines (the splats) between
+them. It also judges kselftest TAP with the harness's RUN markers (the
+userspace boots, hmm-tests) and, for "rig check-log --no-ktap", a plain
+dmesg with no test structure at all. And the two bases ship two
+kunit_parser versions; the runner imports neither (see riglib.qemu).
 """
 
 import configparser

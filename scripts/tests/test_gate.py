@@ -8,11 +8,17 @@ fail the run and name that test. 7.3 changed the first line of a WARN_ON()
 report; the Warnings cases check both formats.
 """
 
+import glob
+import hashlib
+import json
 import os
 import re
+import subprocess
+import sys
 import unittest
 
 from riglib import gate
+from riglib.util import cache_dir
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs')
 SUITE = 'mmu_interval_two_pass'
@@ -372,6 +378,68 @@ class Tap13(unittest.TestCase):
         cut = HARNESS.index('#      SKIP')
         v = gate.judge(HARNESS[:cut] + read('splats/oops-panic.txt'))
         self.assertNotEqual(v.crashed_in, 'gpu.one_two_pass.madv_dontneed_zeroes')
+
+
+# Run in a child python with a tree's tools/testing/kunit on its path: the
+# "suite.case[.param]" names and statuses kunit.py's own parser reads.
+KUNIT_PARSER_PY = r'''
+import json, sys
+sys.path.insert(0, sys.argv[1])
+# kunit_parser prints its summary (6.12 to a stdout it takes at import):
+# everything but the JSON goes to stderr.
+real_stdout, sys.stdout = sys.stdout, sys.stderr
+import kunit_parser, kunit_printer
+with open(sys.argv[2], errors='replace') as f:
+    lines = f.read().splitlines(keepends=True)
+if hasattr(kunit_printer, 'null_printer'):
+    test = kunit_parser.parse_run_tests(lines, kunit_printer.null_printer)
+else:
+    test = kunit_parser.parse_run_tests(lines)
+out = []
+def walk(t, prefix):
+    for s in t.subtests:
+        name = f'{prefix}.{s.name}' if prefix else s.name
+        if s.subtests:
+            walk(s, name)
+        else:
+            out.append((name, s.status.name))
+walk(test, '')
+real_stdout.write(json.dumps(out))
+'''
+
+
+def kunit_dirs():
+    """tools/testing/kunit of each kernel tree in the cache, one per version."""
+    found = {}
+    for d in sorted(glob.glob(os.path.join(cache_dir(), 'trees', '*', 'tools', 'testing',
+                                           'kunit'))):
+        try:
+            with open(os.path.join(d, 'kunit_parser.py'), 'rb') as f:
+                found.setdefault(hashlib.sha256(f.read()).hexdigest(), d)
+        except OSError:
+            pass
+    return sorted(found.values())
+
+
+class AgreesWithKunitParser(unittest.TestCase):
+    """The gate's own KTAP reader finds the tests kunit.py's parser finds."""
+
+    def test_same_tests_and_statuses(self):
+        dirs = kunit_dirs()
+        if not dirs:
+            self.skipTest('no kernel tree in the cache to take kunit_parser from')
+        status = {'SUCCESS': 'pass', 'FAILURE': 'fail', 'SKIPPED': 'skip'}
+        for d in dirs:
+            for log in ('clean.log', 'clean-7.3.log', 'xe-7.3.log'):
+                path = os.path.join(LOGS, log)
+                res = subprocess.run([sys.executable, '-c', KUNIT_PARSER_PY, d, path],
+                                     text=True, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, timeout=60)
+                theirs = [(n, status.get(s, s)) for n, s in json.loads(res.stdout)]
+                with open(path, errors='replace') as f:
+                    ours = gate.judge(f.read()).tests
+                self.assertGreater(len(ours), 0)
+                self.assertEqual(ours, theirs, f'{log} with {d}')
 
 
 if __name__ == '__main__':
