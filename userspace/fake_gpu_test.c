@@ -226,26 +226,50 @@ TEST_F(gpu, munmap_then_read_faults)
  * nothing but the notifier's wait for the job keeps it off the pages, as
  * on xe, so these VMs are the test's own: no fault mode, and jobs that run
  * until munmap's notifier preempts them (2 ms to stop).
+ *
+ * An invalidation the test did not make (the SMP kernel's compaction
+ * migrating the buffer's pages) preempts the jobs before the munmap,
+ * whose first passes then find them done and defer nothing. It shows as
+ * more than one first pass since the VMs were made; such an attempt is
+ * counted, not judged, and the scenario runs again on a new buffer.
  */
+#define JOB_ATTEMPTS	5
+
 TEST_F(gpu, job_waited_for_on_munmap)
 {
-	struct fake_gpu_dev_stats before[MAX_DEVS], after;
+	struct fake_gpu_dev_stats before[MAX_DEVS], after[MAX_DEVS];
 	int two_pass = variant->flags & FAKE_GPU_VM_CREATE_TWO_PASS;
-	unsigned int d, vm, uptr;
+	unsigned int d, vm, uptr, attempt, disturbed;
+	__u64 *buf = self->buf;
 
-	for (d = 0; d < self->ndevs; d++) {
-		ASSERT_EQ(0, vm_create(self->fd, d, (two_pass ? FAKE_GPU_VM_CREATE_TWO_PASS : 0) |
-				       FAKE_GPU_VM_CREATE_PREEMPT_JOBS, &vm));
-		ASSERT_EQ(0, bind(self->fd, vm, self->buf, self->len, &uptr));
-		ASSERT_EQ(0, job(self->fd, vm, 2000));
-		before[d] = stats(self->fd, d);
+	for (attempt = 0; attempt < JOB_ATTEMPTS; attempt++) {
+		if (attempt) {
+			buf = map_pattern(self->len);
+			ASSERT_NE(NULL, buf);
+		}
+		for (d = 0; d < self->ndevs; d++) {
+			before[d] = stats(self->fd, d);
+			ASSERT_EQ(0, vm_create(self->fd, d, FAKE_GPU_VM_CREATE_PREEMPT_JOBS |
+					       (two_pass ? FAKE_GPU_VM_CREATE_TWO_PASS : 0), &vm));
+			ASSERT_EQ(0, bind(self->fd, vm, buf, self->len, &uptr));
+			ASSERT_EQ(0, job(self->fd, vm, 2000));
+		}
+		ASSERT_EQ(0, munmap(buf, self->len));
+		disturbed = 0;
+		for (d = 0; d < self->ndevs; d++) {
+			after[d] = stats(self->fd, d);
+			ASSERT_LE(before[d].first_passes + 1, after[d].first_passes);
+			disturbed += after[d].first_passes - before[d].first_passes - 1;
+		}
+		if (!disturbed)
+			break;
+		TH_LOG("attempt %u: %u invalidation(s) the test did not make", attempt, disturbed);
 	}
-	ASSERT_EQ(0, munmap(self->buf, self->len));
+	ASSERT_LT(attempt, JOB_ATTEMPTS)
+		TH_LOG("every attempt had invalidations the test did not make");
 	for (d = 0; d < self->ndevs; d++) {
-		after = stats(self->fd, d);
-		EXPECT_EQ(before[d].first_passes + 1, after.first_passes);
-		EXPECT_EQ(before[d].finishes + (two_pass ? 1 : 0), after.finishes);
-		EXPECT_EQ(before[d].stale_accesses, after.stale_accesses)
+		EXPECT_EQ(before[d].finishes + (two_pass ? 1 : 0), after[d].finishes);
+		EXPECT_EQ(before[d].stale_accesses, after[d].stale_accesses)
 			TH_LOG("device %u: a job read pages munmap gave back", d);
 	}
 }
