@@ -17,7 +17,7 @@ import glob
 import json
 import os
 import re
-import subprocess
+import shutil
 from typing import Any
 
 from . import tree as tree_mod
@@ -217,6 +217,6 @@ def write(bdir: str, tree: str, core_patch: str) -> dict[str, Any]:
 
 def check_tools() -> None:
     for tool in ('lcov', 'genhtml'):
-        if subprocess.run(['which', tool], stdout=subprocess.DEVNULL).returncode:
+        if shutil.which(tool) is None:
             raise RigError(f'{tool} not found: run "scripts/rig setup" as root (installs lcov)')
 
