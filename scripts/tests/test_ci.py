@@ -101,6 +101,16 @@ class Verdict(unittest.TestCase):
                                     + ci.step_record_path(self.root, '6.12', 'hmm', None) + ')',
                                     'upstream debug-userspace: 2 splat(s)'])
 
+    def test_a_sharded_step_run_whole_counts_once(self):
+        for base, step, shard in ci.jobs(self.bases):
+            if shard:
+                os.unlink(ci.step_record_path(self.root, base, step, shard))
+                self.record(base, step, None, 0)
+        rows, failures = ci.summarize(self.root, self.bases)
+        self.assertEqual(failures, [])
+        self.assertEqual(len([r for r in rows if r['step'] == 'mutants']),
+                         len([b for b in self.bases.values() if 'mutants' in b.test]))
+
 
 if __name__ == '__main__':
     unittest.main()
