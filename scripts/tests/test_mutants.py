@@ -3,11 +3,12 @@
 import glob
 import os
 import shutil
+import subprocess
 import tempfile
 import unittest
 
 from riglib import gate, kunitrun, mutants, profiles
-from riglib.util import RigError
+from riglib.util import REPO, RigError
 
 XE = '''Mutant: something in xe
 Suites: xe_userptr_two_pass
@@ -107,6 +108,17 @@ class Mutants(unittest.TestCase):
             m = mutants.parse(path)
             if m.profile:
                 self.assertIn(m.profile, known, path)
+
+    def test_every_mutant_of_the_repo_applies(self):
+        """A mutant of fake-gpu/ that no longer applies would stop "rig
+        mutants" an hour into "rig test"; the repo is at hand here."""
+        for path in sorted(glob.glob(os.path.join(mutants.MUTANT_DIR, '*.patch'))):
+            m = mutants.parse(path)
+            if mutants._where(m.files, '/nonexistent') != REPO:
+                continue
+            res = subprocess.run(['git', '-C', REPO, 'apply', '--check', path],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            self.assertEqual(res.returncode, 0, f'{os.path.basename(path)}: {res.stdout}')
 
 
 if __name__ == '__main__':
