@@ -102,6 +102,16 @@ def step_record_path(results_root: str, base: str, step: str, shard: str | None)
     return os.path.join(results_root, base, 'steps', f'{name}.json')
 
 
+def _read(path: str) -> dict[str, Any] | None:
+    """The JSON object in @path, or None if it cannot be read."""
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def summarize(results_root: str,
               all_bases: dict[str, bases.BaseDef]) -> tuple[list[dict[str, Any]], list[str]]:
     """Every job's step record, and what fails the pipeline."""
@@ -118,10 +128,8 @@ def summarize(results_root: str,
                     continue
                 whole.add((base, step))
                 path, shard = unsharded, None
-        try:
-            with open(path) as f:
-                rec = json.load(f)
-        except (OSError, ValueError):
+        rec = _read(path)
+        if rec is None:
             failures.append(f'{job_name(base, step, shard)}: no step record ({path})')
             continue
         rows.append(rec)
@@ -130,10 +138,8 @@ def summarize(results_root: str,
     # Profile runs of every job, mutants and canaries aside (those fail by
     # design, and their own step judges them): no splat may pass unseen.
     for path in sorted(glob.glob(os.path.join(results_root, '*', '*', 'summary.json'))):
-        try:
-            with open(path) as f:
-                s = json.load(f)
-        except (OSError, ValueError):
+        s = _read(path)
+        if s is None:
             failures.append(f'{path}: unreadable')
             continue
         name = str(s.get('profile', ''))
