@@ -61,15 +61,11 @@ IDEALS: dict[str, tuple[Callable[[int, int, int], int], Callable[[int, int, int]
                         Callable[[int, int], tuple[int, int]]]] = {
     # Every device's TLB invalidation in parallel, or one after another.
     'tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
-    'noise': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
     # Every preemption in parallel, or one after another; no TLB work.
     'preempt': (lambda n, j, lat: j, lambda n, j, lat: n * j, lambda j, lat: (j, 0)),
     # The jobs run from before the munmap in parallel; then the TLB.
     'bind': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
              lambda j, lat: (lat, j)),
-    # Before issue 14: fault mode with a preempt-style job.
-    'job': (lambda n, j, lat: j + lat, lambda n, j, lat: n * (j + lat),
-            lambda j, lat: (lat, j)),
 }
 
 
