@@ -57,9 +57,17 @@ enum fake_gpu_mode {
  * xe's preempt fences do; each then takes its duration to stop.
  */
 #define FAKE_GPU_VM_PREEMPT_JOBS	BIT(2)
+/*
+ * Two-pass fault mode only, beyond xe's flows: with jobs pending, the first
+ * pass arms a callback on their fences that zaps and submits the TLB
+ * invalidation once they have all signalled, instead of leaving both to
+ * the finish; the finish waits for the submission, then for the TLB.
+ */
+#define FAKE_GPU_VM_TLB_OVERLAP		BIT(3)
 #define FAKE_GPU_VM_FLAGS		(FAKE_GPU_VM_FAULT_MODE | \
 					 FAKE_GPU_VM_FINISH_POOL | \
-					 FAKE_GPU_VM_PREEMPT_JOBS)
+					 FAKE_GPU_VM_PREEMPT_JOBS | \
+					 FAKE_GPU_VM_TLB_OVERLAP)
 
 /**
  * struct fake_gpu_stats - a snapshot of a device's counters
@@ -69,6 +77,9 @@ enum fake_gpu_mode {
  *                 invalidation to the finish (jobs still pending)
  * @deferred_tlb: two-pass starts that submitted the TLB invalidation and
  *                left waiting for it to the finish (fault mode, jobs done)
+ * @deferred_overlap: two-pass starts that armed the submission of the TLB
+ *                    invalidation on the pending jobs' fences
+ *                    (FAKE_GPU_VM_TLB_OVERLAP)
  * @sync_busy: two-pass starts that did everything synchronously because
  *             the embedded finish was in use
  * @sync_idle: two-pass starts that did everything synchronously because
@@ -93,6 +104,7 @@ struct fake_gpu_stats {
 	u64 inval_completed;
 	u64 deferred_jobs;
 	u64 deferred_tlb;
+	u64 deferred_overlap;
 	u64 sync_busy;
 	u64 sync_idle;
 	u64 sync_no_finish;

@@ -231,7 +231,8 @@ static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_ar
 	arg->inval_submitted = st.inval_submitted;
 	arg->inval_completed = st.inval_completed;
 	arg->first_passes = st.single_pass + st.deferred_jobs + st.deferred_tlb +
-			    st.sync_busy + st.sync_idle + st.sync_no_finish;
+			    st.deferred_overlap + st.sync_busy + st.sync_idle +
+			    st.sync_no_finish;
 	arg->finishes = st.finishes;
 	arg->gpu_faults = st.gpu_faults;
 	arg->rebinds = atomic64_read(&f->rebinds);

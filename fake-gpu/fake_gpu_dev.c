@@ -31,6 +31,7 @@ void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st)
 	st->inval_completed = atomic64_read(&dev->stats.inval_completed);
 	st->deferred_jobs = atomic64_read(&dev->stats.deferred_jobs);
 	st->deferred_tlb = atomic64_read(&dev->stats.deferred_tlb);
+	st->deferred_overlap = atomic64_read(&dev->stats.deferred_overlap);
 	st->sync_busy = atomic64_read(&dev->stats.sync_busy);
 	st->sync_idle = atomic64_read(&dev->stats.sync_idle);
 	st->sync_no_finish = atomic64_read(&dev->stats.sync_no_finish);
@@ -64,12 +65,13 @@ static int fake_gpu_stats_show(struct seq_file *m, void *unused)
 
 	fake_gpu_dev_stats(m->private, &st);
 	seq_printf(m, "inval_submitted %llu\ninval_completed %llu\n"
-		   "deferred_jobs %llu\ndeferred_tlb %llu\nsync_busy %llu\n"
+		   "deferred_jobs %llu\ndeferred_tlb %llu\ndeferred_overlap %llu\n"
+		   "sync_busy %llu\n"
 		   "sync_idle %llu\nsync_no_finish %llu\nsync_no_fence %llu\n"
 		   "single_pass %llu\nnonblock_refused %llu\nfinishes %llu\n"
 		   "gpu_faults %llu\nstale_detected %llu\nstale_access %llu\n",
 		   st.inval_submitted, st.inval_completed, st.deferred_jobs,
-		   st.deferred_tlb, st.sync_busy, st.sync_idle,
+		   st.deferred_tlb, st.deferred_overlap, st.sync_busy, st.sync_idle,
 		   st.sync_no_finish, st.sync_no_fence, st.single_pass,
 		   st.nonblock_refused, st.finishes, st.gpu_faults,
 		   st.stale_detected, st.stale_access);
@@ -99,7 +101,9 @@ EXPORT_SYMBOL_GPL(fake_gpu_dev_set_test_flags);
  */
 void fake_gpu_dev_flush(struct fake_gpu_dev *dev)
 {
+	/* Jobs' ends queue overlapped submissions, which queue invalidations. */
 	flush_workqueue(dev->job_wq);
+	flush_workqueue(dev->inval_wq);
 	fake_gpu_tlb_flush(dev);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_dev_flush);
@@ -108,6 +112,7 @@ static void fake_gpu_dev_destroy(struct fake_gpu_dev *dev)
 {
 	debugfs_remove_recursive(dev->debugfs);
 	destroy_workqueue(dev->job_wq);
+	destroy_workqueue(dev->inval_wq);
 	/* Their fences may outlive it, its timer and pending list may not. */
 	fake_gpu_tlb_fini(dev);
 	ida_free(&fake_gpu_ida, dev->index);
@@ -136,7 +141,15 @@ static struct fake_gpu_dev *fake_gpu_dev_create(u32 latency_us, u32 jitter_us)
 	/* One ring per exec queue, in parallel; their fences are waited in reclaim. */
 	dev->job_wq = alloc_workqueue("fake-gpu%d-jobs", WQ_UNBOUND | WQ_MEM_RECLAIM,
 				      0, index);
-	if (!dev->job_wq) {
+	/* The submissions of overlapped invalidations, which finishes wait for. */
+	dev->inval_wq = alloc_workqueue("fake-gpu%d-inval",
+					WQ_UNBOUND | WQ_HIGHPRI | WQ_MEM_RECLAIM,
+					0, index);
+	if (!dev->job_wq || !dev->inval_wq) {
+		if (dev->job_wq)
+			destroy_workqueue(dev->job_wq);
+		if (dev->inval_wq)
+			destroy_workqueue(dev->inval_wq);
 		ida_free(&fake_gpu_ida, index);
 		kfree(dev);
 		return ERR_PTR(-ENOMEM);

@@ -19,6 +19,7 @@
 #define _FAKE_GPU_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/completion.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/hrtimer.h>
@@ -54,6 +55,7 @@ struct fake_gpu_dev {
 	u32 jitter_us;
 	unsigned long test_flags;
 	struct workqueue_struct *job_wq;	/* the rings of the VMs' queues */
+	struct workqueue_struct *inval_wq;	/* overlapped submissions */
 	u64 fence_context;
 	/* Under @fence_lock: */
 	u64 fence_seqno;		/* last one handed out */
@@ -74,6 +76,7 @@ struct fake_gpu_dev {
 		atomic64_t inval_completed;
 		atomic64_t deferred_jobs;
 		atomic64_t deferred_tlb;
+		atomic64_t deferred_overlap;
 		atomic64_t sync_busy;
 		atomic64_t sync_idle;
 		atomic64_t sync_no_finish;
@@ -92,17 +95,31 @@ struct fake_gpu_dev {
 /**
  * struct fake_gpu_finish - a two-pass invalidation between its passes
  * @base: what the core hands to invalidate_finish()
- * @tlb_inval_submitted: the first pass submitted the TLB invalidation
+ * @tlb_inval_submitted: the TLB invalidation is submitted
  * @tlb_fence: that invalidation, for the finish to wait for
+ * @overlap: the overlapped flow: @jobs_cb, @submit_work and @submitted
+ *           are in use, and @submitted must be waited for
+ * @uptr: the userptr, for @submit_work (@base.notifier is set by the core
+ *        after the first pass, which the work may not wait for)
+ * @jobs_cb: on the first VM job fence found pending
+ * @submit_work: queued by @jobs_cb on the device's inval_wq
+ * @submitted: completed once @tlb_inval_submitted is set
  *
  * Embedded in each userptr (one invalidation at a time, finish_inuse) or,
  * for FAKE_GPU_VM_FINISH_POOL VMs, taken from the VM's mempool per
- * invalidation. Written under the VM's notifier lock.
+ * invalidation. @tlb_inval_submitted and @tlb_fence are written under the
+ * VM's notifier lock; the rest is set by the first pass before the
+ * callback is armed, and read by the callback and the work.
  */
 struct fake_gpu_finish {
 	struct mmu_interval_notifier_finish base;
 	bool tlb_inval_submitted;
 	struct dma_fence *tlb_fence;
+	bool overlap;
+	struct fake_gpu_userptr *uptr;
+	struct dma_fence_cb jobs_cb;
+	struct work_struct submit_work;
+	struct completion submitted;
 };
 
 struct fake_gpu_vm {

@@ -15,12 +15,17 @@
  *    the zap and TLB invalidation) to the finish;
  *  - jobs done, fault mode: the first pass zaps and submits the TLB
  *    invalidation (tlb_inval_submitted) and the finish waits for it;
+ *  - jobs pending, FAKE_GPU_VM_TLB_OVERLAP (beyond xe): the first pass
+ *    arms the zap and TLB submission on the jobs' fences, so that every
+ *    device starts its TLB invalidation once its own jobs are done, and
+ *    the finish waits for the submission, then for the TLB;
  *  - no finish structure (the embedded one is in use by a concurrent
  *    invalidation, or the pool is empty), or jobs done without fault mode:
  *    everything happens synchronously in the first pass.
  * On a non-blockable range the first pass returns false with no side
  * effects, as xe does: every flow may sleep.
  */
+#include <kunit/static_stub.h>
 #include <linux/delay.h>
 #include <linux/hmm.h>
 #include <linux/slab.h>
@@ -72,6 +77,106 @@ static void fake_gpu_userptr_do_inval(struct fake_gpu_userptr *uptr)
 		return;
 	fake_gpu_userptr_zap(uptr);
 	fake_gpu_tlb_inval_wait(vm->dev, fake_gpu_userptr_tlb_submit(uptr));
+}
+
+/* Zap and submit the TLB invalidation the finish waits for. */
+static void fake_gpu_finish_submit_tlb(struct fake_gpu_userptr *uptr,
+				       struct fake_gpu_finish *ff)
+{
+	lockdep_assert_held_write(&uptr->vm->notifier_lock);
+	fake_gpu_userptr_zap(uptr);
+	ff->tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
+	ff->tlb_inval_submitted = true;
+}
+
+/*
+ * The overlapped flow. The finish cannot submit the TLB invalidation as
+ * soon as the jobs are done: the core calls the finishes one after another,
+ * so device N's would wait for the jobs and TLBs of devices 1 to N - 1.
+ * Instead the first pass arms @ff->jobs_cb on a job fence of the VM that
+ * is still pending; when it signals, @ff->submit_work re-arms on the next
+ * pending one, if any, and once there is none takes the notifier lock,
+ * zaps and submits. The finish waits for @ff->submitted without the
+ * notifier lock, which the work needs.
+ *
+ * The price: a callback and a work item per invalidation with jobs
+ * pending, and a job that never ends blocks the finish, as it blocks the
+ * wait of the other flows.
+ */
+static void fake_gpu_overlap_jobs_cb(struct dma_fence *fence,
+				     struct dma_fence_cb *cb)
+{
+	struct fake_gpu_finish *ff = container_of(cb, struct fake_gpu_finish,
+						  jobs_cb);
+
+	/* Any context, the fence's lock held: the submission may sleep. */
+	queue_work(ff->uptr->vm->dev->inval_wq, &ff->submit_work);
+}
+
+/**
+ * fake_gpu_overlap_armed() - an overlapped first pass armed its callback
+ * @uptr: the userptr being invalidated, its VM's notifier lock held
+ *
+ * Does nothing; a KUnit test redirects it (a static stub) to learn that
+ * the submission now waits for a job fence it controls.
+ */
+void fake_gpu_overlap_armed(struct fake_gpu_userptr *uptr)
+{
+	KUNIT_STATIC_STUB_REDIRECT(fake_gpu_overlap_armed, uptr);
+}
+
+/* Arm @ff->jobs_cb on a pending job fence of the VM; false if none is. */
+static bool fake_gpu_overlap_arm(struct fake_gpu_finish *ff)
+{
+	struct dma_resv_iter cursor;
+	struct dma_fence *fence;
+	bool armed = false;
+
+	/* Without the resv lock, as the first pass's own wait. */
+	dma_resv_iter_begin(&cursor, &ff->uptr->vm->resv, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_for_each_fence_unlocked(&cursor, fence) {
+		if (!dma_fence_add_callback(fence, &ff->jobs_cb,
+					    fake_gpu_overlap_jobs_cb)) {
+			armed = true;
+			break;
+		}
+	}
+	dma_resv_iter_end(&cursor);
+	return armed;
+}
+
+static void fake_gpu_overlap_submit_work(struct work_struct *work)
+{
+	struct fake_gpu_finish *ff = container_of(work, struct fake_gpu_finish,
+						  submit_work);
+	struct fake_gpu_userptr *uptr = ff->uptr;
+
+	/* A job is still pending: its fence's callback queues this again. */
+	if (fake_gpu_overlap_arm(ff))
+		return;
+	down_write(&uptr->vm->notifier_lock);
+	fake_gpu_finish_submit_tlb(uptr, ff);
+	up_write(&uptr->vm->notifier_lock);
+	/* The last access to @ff: the finish may free it once woken. */
+	complete(&ff->submitted);
+}
+
+/* The first pass of the overlapped flow, under the notifier lock. */
+static void fake_gpu_overlap_start(struct fake_gpu_userptr *uptr,
+				   struct fake_gpu_finish *ff)
+{
+	ff->overlap = true;
+	ff->uptr = uptr;
+	INIT_WORK(&ff->submit_work, fake_gpu_overlap_submit_work);
+	init_completion(&ff->submitted);
+	atomic64_inc(&uptr->vm->dev->stats.deferred_overlap);
+	if (fake_gpu_overlap_arm(ff)) {
+		fake_gpu_overlap_armed(uptr);
+		return;
+	}
+	/* The jobs ended since fake_gpu_vm_jobs_done(). */
+	fake_gpu_finish_submit_tlb(uptr, ff);
+	complete(&ff->submitted);
 }
 
 static bool fake_gpu_invalidate(struct mmu_interval_notifier *sub,
@@ -171,12 +276,13 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 		fake_gpu_vm_jobs_done(vm);
 		fake_gpu_userptr_do_inval(uptr);
 	} else if (!fake_gpu_vm_jobs_done(vm)) {
-		atomic64_inc(&dev->stats.deferred_jobs);
+		if (vm->flags & FAKE_GPU_VM_TLB_OVERLAP)
+			fake_gpu_overlap_start(uptr, to_finish(f));
+		else
+			atomic64_inc(&dev->stats.deferred_jobs);
 		*finish = f;
 	} else if (vm->flags & FAKE_GPU_VM_FAULT_MODE) {
-		fake_gpu_userptr_zap(uptr);
-		to_finish(f)->tlb_fence = fake_gpu_userptr_tlb_submit(uptr);
-		to_finish(f)->tlb_inval_submitted = true;
+		fake_gpu_finish_submit_tlb(uptr, to_finish(f));
 		atomic64_inc(&dev->stats.deferred_tlb);
 		*finish = f;
 	} else {
@@ -197,6 +303,10 @@ static void fake_gpu_invalidate_finish(struct mmu_interval_notifier_finish *fini
 	struct fake_gpu_dev *dev = vm->dev;
 	struct dma_fence *fence;
 
+	if (ff->overlap) {
+		wait_for_completion(&ff->submitted);
+		ff->overlap = false;
+	}
 	down_write(&vm->notifier_lock);
 	atomic64_set(&dev->stats.last_finish_seq,
 		     atomic64_inc_return(&fake_gpu_pass_seq));

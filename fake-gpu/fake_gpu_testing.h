@@ -36,6 +36,7 @@ enum fake_gpu_window {
 void fake_gpu_race_window(struct fake_gpu_userptr *uptr,
 			  enum fake_gpu_window window);
 void fake_gpu_exec_window(struct fake_gpu_vm *vm, struct dma_fence *fence);
+void fake_gpu_overlap_armed(struct fake_gpu_userptr *uptr);
 void fake_gpu_dev_flush(struct fake_gpu_dev *dev);
 
 #endif /* _FAKE_GPU_TESTING_H */

@@ -100,7 +100,8 @@ static void fake_gpu_vm_prime_lockdep(struct fake_gpu_vm *vm)
  * @mode: FAKE_GPU_SINGLE_PASS or FAKE_GPU_TWO_PASS
  * @flags: FAKE_GPU_VM_* flags
  *
- * Return: the VM, or ERR_PTR(-EINVAL) for a bad argument, or -ENOMEM.
+ * Return: the VM, or ERR_PTR(-EINVAL) for a bad argument (an unknown flag,
+ * FAKE_GPU_VM_TLB_OVERLAP without two-pass fault mode), or -ENOMEM.
  */
 struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 				       struct mm_struct *mm,
@@ -112,6 +113,10 @@ struct fake_gpu_vm *fake_gpu_vm_create(struct fake_gpu_dev *dev,
 
 	if (!dev || !mm || (flags & ~FAKE_GPU_VM_FLAGS) ||
 	    (mode != FAKE_GPU_SINGLE_PASS && mode != FAKE_GPU_TWO_PASS))
+		return ERR_PTR(-EINVAL);
+	/* Overlapping needs a second pass and a TLB invalidation to overlap. */
+	if ((flags & FAKE_GPU_VM_TLB_OVERLAP) &&
+	    (mode != FAKE_GPU_TWO_PASS || !(flags & FAKE_GPU_VM_FAULT_MODE)))
 		return ERR_PTR(-EINVAL);
 	vm = kzalloc_obj(*vm, GFP_KERNEL);
 	if (!vm)

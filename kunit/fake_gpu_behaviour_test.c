@@ -36,6 +36,11 @@ static const struct fgt_mode fgt_modes[] = {
 	{ "two-pass-fault", FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE },
 	{ "two-pass-fault-pool", FAKE_GPU_TWO_PASS,
 	  FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_FINISH_POOL },
+	{ "two-pass-fault-overlap", FAKE_GPU_TWO_PASS,
+	  FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_TLB_OVERLAP },
+	{ "two-pass-fault-pool-overlap", FAKE_GPU_TWO_PASS,
+	  FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_FINISH_POOL |
+	  FAKE_GPU_VM_TLB_OVERLAP },
 };
 
 static void fgt_mode_desc(const struct fgt_mode *m, char *desc)
@@ -444,6 +449,9 @@ static void fgt_test_job_stops_before_pages_go(struct kunit *test)
 	fake_gpu_dev_flush(one.dev);
 	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).stale_access, 0,
 			    "a job touched pages munmap had given back");
+	/* The job was pending: the overlapped flow ran, if the VM has it. */
+	if (m->flags & FAKE_GPU_VM_TLB_OVERLAP)
+		KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_overlap, 1);
 	tp_detach_mm();
 }
 
@@ -490,6 +498,131 @@ static void fgt_test_flow_tlb_deferred(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
 	KUNIT_EXPECT_EQ(test, st.finishes, 1);
 	KUNIT_EXPECT_EQ(test, st.inval_submitted, 1);
+	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
+	fgt_expect_faults(test, one.uptr, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
+	tp_detach_mm();
+}
+
+/* A job fence of the VM that only the test signals: a bind in flight. */
+struct fgt_held_fence {
+	struct dma_fence base;		/* first: freed with dma_fence_free() */
+	spinlock_t lock;
+};
+
+static const char *fgt_held_fence_name(struct dma_fence *fence)
+{
+	return "fgt-held";
+}
+
+static const struct dma_fence_ops fgt_held_fence_ops = {
+	.get_driver_name = fgt_held_fence_name,
+	.get_timeline_name = fgt_held_fence_name,
+};
+
+static void fgt_held_fence_release(void *fence)
+{
+	dma_fence_signal(fence);
+	dma_fence_put(fence);
+}
+
+static struct dma_fence *fgt_held_fence(struct kunit *test, struct fake_gpu_vm *vm)
+{
+	struct fgt_held_fence *f = kzalloc_obj(*f, GFP_KERNEL);
+	int ret;
+
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	spin_lock_init(&f->lock);
+	dma_fence_init(&f->base, &fgt_held_fence_ops, &f->lock,
+		       dma_fence_context_alloc(1), 1);
+	/* Signalled at the latest before the VM is released, which waits. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, fgt_held_fence_release,
+							&f->base), 0);
+	dma_resv_lock(&vm->resv, NULL);
+	ret = dma_resv_reserve_fences(&vm->resv, 1);
+	if (!ret)
+		dma_resv_add_fence(&vm->resv, &f->base, DMA_RESV_USAGE_BOOKKEEP);
+	dma_resv_unlock(&vm->resv);
+	KUNIT_ASSERT_EQ(test, ret, 0);
+	return &f->base;
+}
+
+/* The overlapped flow's test: what its helper thread does and saw. */
+struct fgt_overlap {
+	struct fake_gpu_dev *dev;
+	struct dma_fence *first, *second;
+	struct completion *armed;
+	u64 submitted_before_second;
+};
+
+/* In the first pass, the notifier lock held: the callback is armed. */
+static void fgt_overlap_armed(struct fake_gpu_userptr *uptr)
+{
+	struct fgt_overlap *o = kunit_get_current_test()->priv;
+
+	complete(o->armed);
+}
+
+/*
+ * The jobs end one after the other; in between, once the work of the first
+ * one's callback has run, nothing may have been submitted.
+ */
+static void fgt_overlap_signaller(void *arg)
+{
+	struct fgt_overlap *o = arg;
+	struct fake_gpu_stats st;
+
+	wait_for_completion(o->armed);
+	dma_fence_signal(o->first);
+	fake_gpu_dev_flush(o->dev);
+	fake_gpu_dev_stats(o->dev, &st);
+	o->submitted_before_second = st.inval_submitted;
+	dma_fence_signal(o->second);
+}
+
+/*
+ * Flow 4 (FAKE_GPU_VM_TLB_OVERLAP), jobs pending: the first pass arms the
+ * submission on the jobs' fences, which submits only once the last of them
+ * has signalled, as a bind still in flight would write the PTEs again; the
+ * finish waits for that one submission and its TLB invalidation. Two
+ * fences of two contexts, signalled in turn by a thread once the first
+ * pass has armed its callback: the order is the test's, not the clock's.
+ */
+static void fgt_test_flow_tlb_overlap(struct kunit *test)
+{
+	struct fgt_overlap *o = kunit_kzalloc(test, sizeof(*o), GFP_KERNEL);
+	struct fake_gpu_stats st;
+	struct tp_thread *thread;
+	struct fgt_one one;
+
+	KUNIT_ASSERT_NOT_NULL(test, o);
+	fgt_one_bound(test, &one, FAKE_GPU_TWO_PASS,
+		      FAKE_GPU_VM_FAULT_MODE | FAKE_GPU_VM_TLB_OVERLAP);
+	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);	/* fills the TLB */
+	o->dev = one.dev;
+	o->first = fgt_held_fence(test, one.vm);
+	o->second = fgt_held_fence(test, one.vm);
+	o->armed = tp_gate(test);
+	test->priv = o;
+	kunit_activate_static_stub(test, fake_gpu_overlap_armed, fgt_overlap_armed);
+	thread = tp_thread_run(test, "fgt-signal", NULL, fgt_overlap_signaller, o);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
+	kunit_deactivate_static_stub(test, fake_gpu_overlap_armed);
+	KUNIT_EXPECT_TRUE(test, tp_thread_wait(thread, 5000));
+	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(o->second));
+	KUNIT_EXPECT_EQ_MSG(test, o->submitted_before_second, 0,
+			    "TLB invalidation submitted while a job was pending");
+
+	/* Whatever the device still had queued has run: one submission. */
+	fake_gpu_dev_flush(one.dev);
+	st = fgt_stats(one.dev);
+	KUNIT_EXPECT_EQ(test, st.deferred_overlap, 1);
+	KUNIT_EXPECT_EQ(test, st.deferred_jobs + st.deferred_tlb, 0);
+	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
+	KUNIT_EXPECT_EQ(test, st.finishes, 1);
+	KUNIT_EXPECT_EQ_MSG(test, st.inval_submitted, 1,
+			    "the finish invalidated besides the overlapped submission");
 	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
 	fgt_expect_faults(test, one.uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
@@ -748,6 +881,16 @@ static void fgt_test_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_create(dev, current->mm,
 						     FAKE_GPU_TWO_PASS, BIT(9)),
 			    ERR_PTR(-EINVAL));
+	/* Nothing to overlap without a second pass or a TLB invalidation. */
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_create(dev, current->mm,
+						     FAKE_GPU_SINGLE_PASS,
+						     FAKE_GPU_VM_FAULT_MODE |
+						     FAKE_GPU_VM_TLB_OVERLAP),
+			    ERR_PTR(-EINVAL));
+	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_create(dev, current->mm,
+						     FAKE_GPU_TWO_PASS,
+						     FAKE_GPU_VM_TLB_OVERLAP),
+			    ERR_PTR(-EINVAL));
 	KUNIT_EXPECT_PTR_EQ(test, fake_gpu_vm_submit_job(vm, FAKE_GPU_MAX_JOB_US + 1,
 							 NULL) ? ERR_PTR(-EINVAL) : NULL,
 			    ERR_PTR(-EINVAL));
@@ -858,6 +1001,7 @@ static struct kunit_case fgt_behaviour_cases[] = {
 	KUNIT_CASE_PARAM(fgt_test_job_stops_before_pages_go, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_exec_rebinds_invalidated),
 	KUNIT_CASE(fgt_test_flow_tlb_deferred),
+	KUNIT_CASE(fgt_test_flow_tlb_overlap),
 	KUNIT_CASE(fgt_test_flow_finish_busy),
 	KUNIT_CASE_PARAM(fgt_test_nonblock_refused, fgt_modes_gen_params),
 	KUNIT_CASE(fgt_test_oracle_catches_skipped_tlb_wait),

@@ -159,6 +159,20 @@ static void fgb_test_bind_bound(struct kunit *test)
 }
 
 /*
+ * Bind-bound with the overlapped flow (two-pass only): each device submits
+ * its TLB invalidation when its own job ends. Single-pass is "bind"'s.
+ */
+static void fgb_test_bind_overlap(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fgb_ns); i++)
+		fgb_point(test, "bind-overlap", FAKE_GPU_TWO_PASS, fgb_ns[i],
+			  1000, 1000, FAKE_GPU_VM_FAULT_MODE |
+			  FAKE_GPU_VM_TLB_OVERLAP);
+}
+
+/*
  * The floor: what N devices of latency L cost with nothing but their
  * timers. N hrtimers of L started one after another, as the first passes
  * start the devices; the time until the last has fired.
@@ -233,6 +247,7 @@ static struct kunit_case fgb_cases[] = {
 	KUNIT_CASE_SLOW(fgb_test_tlb_bound),
 	KUNIT_CASE_SLOW(fgb_test_preempt_bound),
 	KUNIT_CASE_SLOW(fgb_test_bind_bound),
+	KUNIT_CASE_SLOW(fgb_test_bind_overlap),
 	KUNIT_CASE_SLOW(fgb_test_noise),
 	{}
 };

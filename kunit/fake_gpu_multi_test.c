@@ -316,11 +316,15 @@ static void fgm_test_stress(struct kunit *test)
 	workers = kunit_kcalloc(test, ARRAY_SIZE(threads), sizeof(*workers), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, workers);
 	for (i = 0; i < FGM_DEVS; i++) {
-		/* Mixed: single/two-pass, fault mode or not, pool or embedded. */
+		/*
+		 * Mixed: single/two-pass, fault mode or not, pool or embedded;
+		 * the pool's VM overlaps, where KASAN sees a late submission.
+		 */
 		enum fake_gpu_mode mode = i % 2 ? FAKE_GPU_TWO_PASS :
 						  FAKE_GPU_SINGLE_PASS;
 		unsigned int flags = (i % 4 >= 2 ? FAKE_GPU_VM_FAULT_MODE : 0) |
-				     (i == 7 ? FAKE_GPU_VM_FINISH_POOL : 0);
+				     (i == 7 ? FAKE_GPU_VM_FINISH_POOL |
+					       FAKE_GPU_VM_TLB_OVERLAP : 0);
 
 		s->vm[i] = fgt_vm(test, devs[i], mode, flags);
 		s->uptr[i] = fgt_userptr(test, s->vm[i], addr, FGM_PAGES);
