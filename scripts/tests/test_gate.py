@@ -173,6 +173,14 @@ class Warnings(unittest.TestCase):
         self.assertFalse(v.passed)
         self.assertEqual([s.lines[0] for s in v.splats], [other])
 
+    def test_site_of_a_relative_build_path(self):
+        # ccache's CCACHE_BASEDIR (the CI jobs) makes __FILE__ relative.
+        rel = WARN_73.replace('drivers/', '../../../trees/linux-x/drivers/')
+        self.assertTrue(gate.judge(self.rtp_log([rel]), self.expected(1)).passed)
+        # Only a whole path component: "xdrivers/..." is another file.
+        other = WARN_73.replace('drivers/', '../xdrivers/')
+        self.assertFalse(gate.judge(self.rtp_log([other]), self.expected(1)).passed)
+
     def test_entries_are_per_base(self):
         ini = os.path.join(LOGS, '..', '..', '..', 'configs', 'expected-splats.ini')
         up = {e.test for e in gate.load_expected(ini, base='upstream')}
