@@ -16,7 +16,8 @@ import platform
 import re
 from typing import Any, Callable
 
-from .util import REPO, RigError, Summary, results_dir
+from .summary import Summary
+from .util import REPO, RigError, results_dir
 
 # One BENCH line: scenario and mode (str), the INTS fields (int).
 Point = dict[str, Any]
@@ -258,10 +259,10 @@ def write(console: str, summary: Summary) -> dict[str, Any]:
     if not points:
         raise RigError('the benchmark printed no BENCH lines: see '
                        f'{os.path.relpath(rdir, REPO)}/console.log')
-    data = {'base': summary.get('base'), 'package': summary.get('package'),
-            'package_version': summary.get('package_version'),
-            'checkout': summary.get('checkout'), 'commit': summary.get('commit'),
-            'kernel_version': summary['kernel_version'], 'profile': 'bench (fast + bench)',
+    data: dict[str, Any] = {'base': summary.base, 'package': summary.package,
+            'package_version': summary.package_version,
+            'checkout': summary.checkout, 'commit': summary.commit,
+            'kernel_version': summary.kernel_version, 'profile': 'bench (fast + bench)',
             'machine': machine(), 'points': points,
             **{name: scaling_rows(points, name) for name, _ in SCENARIOS},
             'floor': [p for p in points if p['scenario'] == 'floor'],

@@ -130,7 +130,7 @@ def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
                 kernel_args=[f'{SUITE}.reps={reps}', f'{SUITE}.null_finish=0'],
                 name=name, tree=wts[side],
                 bdir=bdirs[side], rebuild=i == 0)
-            if summary['status'] != 'pass':
+            if not summary.passed:
                 raise RigError(f'the {side} kernel failed: see '
                                f'{os.path.join(results_dir(), name)}/summary.json')
             with open(os.path.join(results_dir(), name, 'console.log')) as f:

@@ -149,7 +149,7 @@ def _exec(base: tree.Base, wt: str, bdir: str, jobs: int,
         f.write(console)
     v = gate.judge(console, gate.load_expected(base=base.name), timed_out=killed)
     return {'passed': v.count('pass'), 'failed': v.count('fail'),
-            'skipped': v.count('skip')}, v.failures
+            'skipped': v.count('skip')}, [str(f) for f in v.failures]
 
 
 def _errors(log: str) -> list[str]:

@@ -9,8 +9,9 @@ was noticed by the wrong detector only, fails the check.
 import os
 from typing import Any, Sequence
 
-from . import kunitrun, profiles as profiles_mod, tree, userspace
-from .util import REPO, RigError, Summary, info, read_ini
+from . import gate, kunitrun, profiles as profiles_mod, tree, userspace
+from .summary import Summary
+from .util import REPO, RigError, info, read_ini
 
 # A canaries.ini entry: name, suites, canary, profile, detectors,
 # kernel_args, timeout.
@@ -44,10 +45,10 @@ def load() -> list[Canary]:
 
 def detected(summary: Summary) -> list[tuple[str, str]]:
     """(detector, first line of its report) pairs that failed @summary."""
-    found = [(s['kind'], s['first_lines'][0]) for s in summary['splats']]
-    if summary.get('timeout'):
-        found.append(('timeout', f'{summary["timeout"]} after {summary.get("run_seconds")} s'))
-    found += [('test', f) for f in summary['failures'] if f.startswith('test failed:')]
+    found = [(s['kind'], s['first_lines'][0]) for s in summary.splats]
+    if summary.timeout:
+        found.append(('timeout', f'{summary.timeout} after {summary.run_seconds} s'))
+    found += [('test', f.message) for f in summary.failures if f.kind == gate.TEST]
     return found
 
 
@@ -80,8 +81,7 @@ def run_canaries(base: tree.Base, profiles: dict[str, profiles_mod.Profile], ver
                                            timeout=c['timeout'])
         found = detected(summary)
         hits = [(d, line) for d, line in found if d in c['detectors']]
-        build_failed = any(f.startswith('build') for f in summary['failures'])
-        ok = summary['status'] == 'fail' and bool(hits) and not build_failed
+        ok = not summary.passed and bool(hits) and not summary.build_failed
         rows.append((c['name'], ok, hits[0] if hits else None, found))
     print()
     for name, ok, hit, found in rows:

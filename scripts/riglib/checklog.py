@@ -17,8 +17,6 @@ from typing import Any
 from . import gate
 from .util import RigError
 
-# Failures about the test structure, which a plain dmesg does not have.
-STRUCTURE = ('no KTAP output', 'kernel crashed or went silent', 'zero tests ran')
 
 
 def read(path: str) -> str:
@@ -33,25 +31,25 @@ def read(path: str) -> str:
 
 
 def check(text: str, base: str | None = None,
-          ktap: bool = True) -> tuple[gate.Verdict, list[str]]:
+          ktap: bool = True) -> tuple[gate.Verdict, list[gate.Failure]]:
     """(verdict, failures) of the log @text, with @base's allowlist.
 
     Without @ktap, failures about the test structure do not count.
     """
     verdict = gate.judge(text, gate.load_expected(base=base))
     failures = [f for f in verdict.failures
-                if ktap or not f.startswith(STRUCTURE)]
+                if ktap or f.kind not in gate.STRUCTURE]
     return verdict, failures
 
 
-def to_json(verdict: gate.Verdict, failures: list[str]) -> dict[str, Any]:
-    return {'passed': not failures, 'failures': failures,
+def to_json(verdict: gate.Verdict, failures: list[gate.Failure]) -> dict[str, Any]:
+    return {'passed': not failures, 'failures': [f.to_json() for f in failures],
             'tests': {s: verdict.count(s) for s in ('pass', 'fail', 'skip')},
             'splats': [s.to_json() for s in verdict.splats],
             'expected_splats': [s.to_json() for s in verdict.expected]}
 
 
-def report(path: str, verdict: gate.Verdict, failures: list[str]) -> str:
+def report(path: str, verdict: gate.Verdict, failures: list[gate.Failure]) -> str:
     """The lines a person reads."""
     lines = [f'{path}: {verdict.count("pass")} passed, {verdict.count("fail")} failed, '
              f'{verdict.count("skip")} skipped; {len(verdict.splats)} unexpected and '

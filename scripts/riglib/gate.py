@@ -32,6 +32,7 @@ kunit_parser versions; the runner imports neither (see riglib.qemu).
 import configparser
 import os
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from .util import REPO, RigError
@@ -118,6 +119,33 @@ class Splat:
                 'also': self.also, 'first_lines': self.lines}
 
 
+# Failure kinds: what a reader decides on, never parsed back from messages.
+SPLAT = 'splat'                 # an unexpected splat, in .test
+EXPECTED = 'expected-missing'   # an expected splat of .test did not fire
+TIMEOUT = 'timeout'             # the kernel did not finish in time
+NO_KTAP = 'no-ktap'             # no test output at all
+CRASH = 'crash'                 # the kernel stopped before every suite reported
+NO_TESTS = 'no-tests'           # zero tests ran
+TEST = 'test'                   # .test failed
+BUILD = 'build'                 # the kernel did not build (the runner's)
+# Failures about the test structure, which a plain dmesg does not have.
+STRUCTURE = (NO_KTAP, CRASH, NO_TESTS)
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One reason a run fails: its kind, the line people read, its test."""
+    kind: str
+    message: str
+    test: str | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, str | None]:
+        return {'kind': self.kind, 'message': self.message, 'test': self.test}
+
+
 class Verdict:
     """Everything the gate found in one console log."""
 
@@ -126,7 +154,7 @@ class Verdict:
         self.splats: list[Splat] = []      # unexpected splats
         self.expected: list[Splat] = []    # expected splats that fired
         self.missing: list[str] = []       # tests whose expected splats did not all fire
-        self.failures: list[str] = []      # one line per reason the run fails
+        self.failures: list[Failure] = []  # one per reason the run fails
         self.complete = False
         # The test running when the log stopped early: a name, or for a
         # KUnit suite whose case is unknown "suite" + UNREPORTED.
@@ -367,31 +395,32 @@ def judge(text: str, expected: list[Expected] | None = None,
         else:
             verdict.splats.append(splat)
     for splat in verdict.splats:
-        verdict.failures.append(f'{splat.kind} splat in {splat.test} '
-                                f'(console line {splat.lineno}): {splat.lines[0]}')
+        verdict.failures.append(Failure(SPLAT, f'{splat.kind} splat in {splat.test} '
+                                        f'(console line {splat.lineno}): {splat.lines[0]}',
+                                        splat.test))
     for e, n in zip(expected, fired):
         if e.test in ran and n < e.count:
             verdict.missing.append(e.test)
-            verdict.failures.append(f'expected {e.describe()}, {n} fired'
-                                    + (f' (/{e.pattern.pattern}/)' if e.pattern.pattern
-                                       else ''))
+            verdict.failures.append(Failure(EXPECTED, f'expected {e.describe()}, {n} fired'
+                                            + (f' (/{e.pattern.pattern}/)'
+                                               if e.pattern.pattern else ''), e.test))
 
     verdict.complete = ktap.top_plan is not None and ktap.top_results >= ktap.top_plan
     if timed_out:
-        verdict.failures.append('timeout: the kernel did not finish in time')
+        verdict.failures.append(Failure(TIMEOUT, 'timeout: the kernel did not finish in time'))
     elif ktap.top_plan is None:
-        verdict.failures.append('no KTAP output: the kernel crashed or went silent '
-                                'before the tests started')
+        verdict.failures.append(Failure(NO_KTAP, 'no KTAP output: the kernel crashed or '
+                                        'went silent before the tests started'))
     elif not verdict.complete:
         last_test = verdict.tests[-1][0] if verdict.tests else 'none'
-        verdict.failures.append(
-            f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
-            f'suites reported; last test result: {last_test}')
+        verdict.failures.append(Failure(
+            CRASH, f'kernel crashed or went silent: {ktap.top_results} of {ktap.top_plan} '
+            f'suites reported; last test result: {last_test}'))
     if timed_out or (ktap.top_plan is not None and not verdict.complete):
         verdict.crashed_in = ktap.running_at_end()
     if verdict.count('pass') + verdict.count('fail') == 0:
-        verdict.failures.append('zero tests ran')
+        verdict.failures.append(Failure(NO_TESTS, 'zero tests ran'))
     for name, status in verdict.tests:
         if status == 'fail':
-            verdict.failures.append(f'test failed: {name}')
+            verdict.failures.append(Failure(TEST, f'test failed: {name}', name))
     return verdict

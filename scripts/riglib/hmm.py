@@ -25,7 +25,8 @@ import shutil
 from typing import Any
 
 from . import gate, kunitrun, profiles, qemu, sides, tree, userspace
-from .util import RigError, Summary, info, results_dir, run
+from .summary import Summary
+from .util import RigError, info, results_dir, run
 
 PROFILE = 'hmm'
 PROGRAM = 'hmm-tests'
@@ -66,14 +67,12 @@ def side(base: tree.Base, profile: profiles.Profile, wt: str, commit: str, bdir:
          jobs: int, rdir: str, version: str) -> Summary:
     """Build and boot one side, worktree @wt at @commit; its summary."""
     os.makedirs(rdir)
-    summary: Summary = {
-        'profile': f'{PROFILE}-{os.path.basename(rdir)}', **base.result_fields(),
-        'kernel_version': version, 'commit': commit, 'build_dir': bdir,
-        'status': 'fail', 'tests': {'passed': 0, 'failed': 0, 'skipped': 0},
-        'splats': [], 'expected_splats': [], 'failures': []}
+    fields: dict[str, Any] = {**base.result_fields(), 'commit': commit}
+    summary = Summary(profile=f'{PROFILE}-{os.path.basename(rdir)}', kernel_version=version,
+                      build_dir=bdir, **fields)
     failure = kunitrun.build(base, profile, jobs, rdir, summary, tree=wt, bdir=bdir)
     if failure:
-        summary['failures'].append(failure)
+        summary.failures.append(failure)
         return summary
     root = userspace.new_root(os.path.join(bdir, 'hmm-root'))
     userspace.build_init(root)
@@ -83,12 +82,12 @@ def side(base: tree.Base, profile: profiles.Profile, wt: str, commit: str, bdir:
     params = userspace.boot_args(root, None, None, KERNEL_ARGS, profile.userspace,
                                  programs=[PROGRAM])
     cmd = qemu.command(wt, profile, bdir, params, userspace=True) + ['-initrd', initramfs]
-    console, summary['run_seconds'], timed_out = userspace.boot(
+    console, summary.run_seconds, timed_out = userspace.boot(
         cmd, rdir, env=kunitrun.exec_env(wt, profile, bdir))
-    summary = kunitrun.judge(summary['profile'], rdir, summary, console,
+    summary = kunitrun.judge(summary.profile, rdir, summary, console,
                              'killed' if timed_out else None)
     # Each test's status, for the comparison.
-    summary['statuses'] = dict(gate.judge(console).tests)
+    summary.statuses = dict(gate.judge(console).tests)
     return summary
 
 
@@ -131,11 +130,11 @@ def run_hmm(base: tree.Base, jobs: int) -> int:
     # A side fails on its own for a splat, a crash, a timeout or a build;
     # which tests fail is the comparison's to judge (some fail on the
     # base too, see README.md).
-    failures = [f'{name}: {f}' for name, s in summaries.items() for f in s['failures']
-                if not f.startswith('test failed:')]
+    failures = [f'{name}: {f}' for name, s in summaries.items() for f in s.failures
+                if f.kind != gate.TEST]
     results = {}
     if not failures:
-        results = {name: s['statuses'] for name, s in summaries.items()}
+        results = {name: s.statuses for name, s in summaries.items()}
         comparison = compare(results['base'], results['series'])
         failures = comparison['failures']
     else:
@@ -143,7 +142,7 @@ def run_hmm(base: tree.Base, jobs: int) -> int:
     with open(os.path.join(out, 'hmm.json'), 'w') as f:
         json.dump({'base': base.name, 'results': results, 'comparison': comparison,
                    'failures': failures,
-                   'seconds': {n: (s.get('build_seconds'), s.get('run_seconds'))
+                   'seconds': {n: (s.build_seconds, s.run_seconds)
                                for n, s in summaries.items()}}, f, indent=1)
     print(report(results, failures))
     return 1 if failures else 0

@@ -10,7 +10,9 @@ import time
 from typing import Sequence
 
 from . import gate, profiles, qemu, report, tree as tree_mod
-from .util import RigError, Summary, cache_dir, git, info, results_dir
+from .gate import BUILD, Failure
+from .summary import Summary
+from .util import RigError, cache_dir, git, info, results_dir
 
 BUILD_TIMEOUT = 3600
 # kunit.py's own --timeout kills the kernel; this margin covers its start-up
@@ -156,12 +158,13 @@ def fragments(base: tree_mod.Base, profile: profiles.Profile) -> list[str]:
 
 
 def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,
-          summary: Summary, tree: str | None = None, bdir: str | None = None) -> str | None:
+          summary: Summary | None, tree: str | None = None,
+          bdir: str | None = None) -> Failure | None:
     """Build @profile's kernel (log in @rdir); None, or what went wrong.
 
     In @tree and @bdir if given (the hmm step's worktree), else in the
     base's tree and the profile's build directory. Records build_seconds
-    and config_hash in @summary.
+    and config_hash in @summary, if given.
     """
     tree = tree or base.tree
     bdir = bdir or build_dir(base, profile)
@@ -173,12 +176,13 @@ def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,
     t0 = time.monotonic()
     rc, timed_out = _logged(cmd, tree, log, BUILD_TIMEOUT,
                             what=f'[{profile.name}] still building', bdir=bdir)
-    summary['build_seconds'] = round(time.monotonic() - t0, 1)
-    summary['config_hash'] = _config_hash(bdir)
+    if summary is not None:
+        summary.build_seconds = round(time.monotonic() - t0, 1)
+        summary.config_hash = _config_hash(bdir)
     if rc == 0 and not timed_out:
         return None
     _tail(log)
-    return 'build timed out' if timed_out else f'build failed: see {log}'
+    return Failure(BUILD, 'build timed out' if timed_out else f'build failed: see {log}')
 
 
 def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jobs: int,
@@ -200,17 +204,15 @@ def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jo
     shutil.rmtree(rdir, ignore_errors=True)
     os.makedirs(rdir)
     os.makedirs(bdir, exist_ok=True)
-    summary: Summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
-               'tree': tree, 'tree_head': git(tree, 'rev-parse', '--short', 'HEAD'),
-               'filter': filter_glob, 'build_dir': bdir, 'status': 'fail',
-               'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
-               'expected_splats': [], 'failures': []}
+    summary = Summary(profile=name, kernel_version=version, tree=tree,
+                      tree_head=git(tree, 'rev-parse', '--short', 'HEAD'),
+                      filter=filter_glob, build_dir=bdir, **base.result_fields())
 
     if rebuild:
         info(f'[{name}] building ({profile.description})')
         failure = build(base, profile, jobs, rdir, summary, tree=tree, bdir=bdir)
         if failure:
-            summary['failures'].append(failure)
+            summary.failures.append(failure)
             report.write(rdir, summary, None, '')
             return summary
 
@@ -228,11 +230,11 @@ def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jo
     rc, killed = _logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
                          timeout + EXEC_MARGIN, exec_env(tree, profile, bdir),
                          what=f'[{name}] still running the tests')
-    summary['run_seconds'] = round(time.monotonic() - t0, 1)
+    summary.run_seconds = round(time.monotonic() - t0, 1)
     with open(os.path.join(rdir, 'kunit.log')) as f:
         kunit_out = f.read()
     timed_out = killed or 'timed out after' in kunit_out or \
-        summary['run_seconds'] >= timeout
+        summary.run_seconds >= timeout
     try:
         with open(test_log, errors='backslashreplace') as f:
             console = f.read()
@@ -257,17 +259,17 @@ def name_crashed_case(tree: str, bdir: str, summary: Summary, filter_glob: str |
     knows only the suite, and the run's @filter_glob says which of its
     cases ran.
     """
-    crashed = summary.get('crashed_in') or ''
+    crashed = summary.crashed_in or ''
     if not crashed.endswith(gate.UNREPORTED):
         return False
-    case = crashed[:-len(gate.UNREPORTED)]
-    if '.' not in case:
-        case = crashed_case(tree, bdir, case, summary.get('results', []),
+    case: str | None = crashed[:-len(gate.UNREPORTED)]
+    if case and '.' not in case:
+        case = crashed_case(tree, bdir, case, summary.results,
                             filter_glob, profile)
     if not case:
         return False
-    summary['crashed_in'] = case
-    for splat in summary['splats']:
+    summary.crashed_in = case
+    for splat in summary.splats:
         if splat['test'] == crashed:
             splat['test'] = case
     return True
@@ -312,19 +314,9 @@ def judge(name: str, rdir: str, summary: Summary, console: str,
     """
     with open(os.path.join(rdir, 'ktap.txt'), 'w') as f:
         f.write(_ktap(console))
-    verdict = gate.judge(console, gate.load_expected(base=summary.get('base')),
+    verdict = gate.judge(console, gate.load_expected(base=summary.base),
                          timed_out=timeout is not None)
-    summary['tests'] = {'passed': verdict.count('pass'), 'failed': verdict.count('fail'),
-                        'skipped': verdict.count('skip')}
-    summary['splats'] = [s.to_json() for s in verdict.splats]
-    summary['expected_splats'] = [s.to_json() for s in verdict.expected]
-    summary['expected_missing'] = verdict.missing
-    summary['failures'] = verdict.failures
-    summary['results'] = [name for name, _ in verdict.tests]
-    summary['crashed_in'] = verdict.crashed_in
-    if timeout:
-        summary['timeout'] = timeout
-    summary['status'] = 'pass' if verdict.passed else 'fail'
+    summary.record(verdict, timeout)
     report.write(rdir, summary, verdict, console)
     report.print_splats(name, verdict)
     return summary

@@ -29,8 +29,9 @@ import os
 import re
 from typing import Sequence
 
-from . import kunitrun, profiles, tree, userspace
-from .util import REPO, RigError, Summary, git, info, run
+from . import gate, kunitrun, profiles, tree, userspace
+from .summary import Summary
+from .util import REPO, RigError, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
 SUITE = 'mmu_interval_two_pass'
@@ -85,18 +86,16 @@ def _where(files: list[str], tree: str) -> str:
 
 
 def _failed_tests(summary: Summary) -> set[str]:
-    failed = {f.split(':', 1)[1].strip() for f in summary['failures']
-              if f.startswith('test failed:')}
-    failed |= {s['test'] for s in summary['splats']}
-    failed |= set(summary.get('expected_missing', ()))
+    failed = set(summary.failed_tests())
+    failed |= {s['test'] for s in summary.splats}
+    failed |= set(summary.expected_missing)
     # A failed parameter ("suite.case.param") fails its case too.
     failed |= {'.'.join(t.split('.', 2)[:2]) for t in failed if t.count('.') >= 2}
-    crashed = summary.get('crashed_in')
+    crashed = summary.crashed_in
     if crashed:
         failed.add(crashed)
         failed.add('.'.join(crashed.split('.', 2)[:2]))
-    elif any('crashed or went silent' in f or f.startswith('timeout')
-             for f in summary['failures']):
+    elif any(f.kind in (gate.CRASH, gate.TIMEOUT) for f in summary.failures):
         failed.add('(crash or timeout in no known test)')
     return failed
 
@@ -173,9 +172,8 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
             run(['git', '-C', where, 'apply', '-R', path])
         failed = _failed_tests(summary)
         missed = [c for c in caught if c not in failed]
-        ok = summary['status'] == 'fail' and not missed and \
-            not any(f.startswith('build') for f in summary['failures'])
-        if any(f.startswith('build') for f in summary['failures']):
+        ok = not summary.passed and not missed and not summary.build_failed
+        if summary.build_failed:
             failed = {'(build failed: see results/mutant-%s/build.log)' % name}
         rows.append((name, ok, sorted(failed), missed))
     print()

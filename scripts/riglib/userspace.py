@@ -23,7 +23,8 @@ import time
 from typing import Sequence
 
 from . import kunitrun, profiles, qemu, tree
-from .util import REPO, RigError, Summary, info, results_dir
+from .summary import Summary
+from .util import REPO, RigError, info, results_dir
 
 USERSPACE = os.path.join(REPO, 'userspace')
 PROGRAMS = ['fake_gpu_test']
@@ -138,18 +139,15 @@ def run(base: tree.Base, profile: profiles.Profile, version: str, seed: int | No
     os.makedirs(rdir)
     if jobs is not None:
         info(f'[{name}] building ({profile.description})')
-        failure = kunitrun.build(base, profile, jobs, rdir, {})
+        failure = kunitrun.build(base, profile, jobs, rdir, None)
         if failure:
             raise RigError(f'[{name}] {failure}')
     if not os.path.isfile(linux):
         raise RigError(f'no kernel built for profile {profile.name} at {linux}')
     root = new_root(os.path.join(bdir, 'userspace-root'))
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**63)
-    summary = {'profile': name, **base.result_fields(), 'kernel_version': version,
-               'build_dir': bdir,
-               'status': 'fail', 'fuzz_seed': seed, 'build_seconds': 0.0,
-               'tests': {'passed': 0, 'failed': 0, 'skipped': 0}, 'splats': [],
-               'expected_splats': [], 'failures': []}
+    summary = Summary(profile=name, kernel_version=version, build_dir=bdir, fuzz_seed=seed,
+                      build_seconds=0.0, **base.result_fields())
     info(f'[{name}] building userspace/ and booting it (fuzz seed {seed})')
     build_programs(base.tree, root)
     params = boot_args(root, seed, iters, kernel_args, profile.userspace,
@@ -163,7 +161,7 @@ def run(base: tree.Base, profile: profiles.Profile, version: str, seed: int | No
         cmd = [linux] + params
     console, seconds, timed_out = boot(cmd, rdir,
                                        env=kunitrun.exec_env(base.tree, profile, bdir))
-    summary['run_seconds'] = seconds
+    summary.run_seconds = seconds
     return kunitrun.judge(name, rdir, summary, console,
                           f'killed after {BOOT_TIMEOUT} s' if timed_out else None)
 

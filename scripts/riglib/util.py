@@ -4,11 +4,7 @@ import configparser
 import os
 import subprocess
 import sys
-from typing import Any, NoReturn, Sequence
-
-# A run's summary as written to summary.json: profile, status, tests,
-# splats, failures, build and run seconds, and the base's fields.
-Summary = dict[str, Any]
+from typing import NoReturn, Sequence
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -2,7 +2,9 @@
 
 import unittest
 
-from riglib import canaries
+from riglib import canaries, gate
+from riglib.gate import Failure
+from riglib.summary import Summary
 
 
 class Canaries(unittest.TestCase):
@@ -25,14 +27,15 @@ class Canaries(unittest.TestCase):
         self.assertIn('hung-task', names['hang']['detectors'])
 
     def test_detected_names_splats_timeouts_and_failed_tests(self):
-        summary = {'splats': [{'kind': 'kasan', 'first_lines': ['BUG: KASAN: x']}],
-                   'timeout': 'kunit.py --timeout', 'run_seconds': 90,
-                   'failures': ['kasan splat in t', 'test failed: s.t']}
+        summary = Summary('c', '7.3', splats=[{'kind': 'kasan', 'first_lines': ['BUG: KASAN: x']}],
+                          timeout='kunit.py --timeout', run_seconds=90,
+                          failures=[Failure(gate.SPLAT, 'kasan splat in t', 't'),
+                                    Failure(gate.TEST, 'test failed: s.t', 's.t')])
         self.assertEqual([d for d, _ in canaries.detected(summary)],
                          ['kasan', 'timeout', 'test'])
 
     def test_a_clean_run_detects_nothing(self):
-        self.assertEqual(canaries.detected({'splats': [], 'failures': []}), [])
+        self.assertEqual(canaries.detected(Summary('c', '7.3')), [])
 
 
 if __name__ == '__main__':

@@ -8,6 +8,8 @@ import tempfile
 import unittest
 
 from riglib import gate, kunitrun, mutants, profiles
+from riglib.gate import Failure
+from riglib.summary import Summary
 from riglib.util import REPO, RigError
 
 XE = '''Mutant: something in xe
@@ -54,9 +56,10 @@ class Mutants(unittest.TestCase):
             mutants.parse(self.write(XE.replace('Caught-by:', 'Caught:')))
 
     def test_a_failed_parameter_fails_its_case(self):
-        summary = {'failures': ['test failed: s.case.fault,tlb-deferred+idle',
-                                'test failed: s.other'],
-                   'splats': [{'test': 't.c.non-fault'}]}
+        summary = Summary('m', '7.3', splats=[{'test': 't.c.non-fault'}], failures=[
+            Failure(gate.TEST, 'test failed: s.case.fault,tlb-deferred+idle',
+                    's.case.fault,tlb-deferred+idle'),
+            Failure(gate.TEST, 'test failed: s.other', 's.other')])
         failed = mutants._failed_tests(summary)
         self.assertIn('s.case', failed)
         self.assertIn('s.case.fault,tlb-deferred+idle', failed)
@@ -65,15 +68,15 @@ class Mutants(unittest.TestCase):
         self.assertNotIn('s', failed)
 
     def test_a_crash_counts_against_the_running_test_only(self):
-        summary = {'failures': ['kernel crashed or went silent: 1 of 3 suites reported; '
-                                'last test result: s.a'],
-                   'splats': [], 'crashed_in': 's.b'}
+        summary = Summary('m', '7.3', crashed_in='s.b', failures=[
+            Failure(gate.CRASH, 'kernel crashed or went silent: 1 of 3 suites reported; '
+                    'last test result: s.a')])
         failed = mutants._failed_tests(summary)
         self.assertIn('s.b', failed)
         self.assertNotIn('s.a', failed)
         self.assertNotIn('s.c', failed)
         # Nobody known was running: the crash catches no listed case.
-        del summary['crashed_in']
+        summary.crashed_in = None
         failed = mutants._failed_tests(summary)
         self.assertEqual(failed, {'(crash or timeout in no known test)'})
 
@@ -88,17 +91,17 @@ class Mutants(unittest.TestCase):
             self.assertIsNone(kunitrun.crashed_case('t', 'b', 's', listed))
             # A filtered run: only what the filter ran counts.
             self.assertEqual(kunitrun.crashed_case('t', 'b', 's', [], 's.c'), 's.c')
-            summary = {'crashed_in': 's' + gate.UNREPORTED, 'results': ['s.a'],
-                       'splats': [{'test': 's' + gate.UNREPORTED}]}
+            summary = Summary('m', '7.3', crashed_in='s' + gate.UNREPORTED, results=['s.a'],
+                              splats=[{'test': 's' + gate.UNREPORTED}])
             self.assertTrue(kunitrun.name_crashed_case('t', 'b', summary))
-            self.assertEqual(summary['crashed_in'], 's.b')
-            self.assertEqual(summary['splats'][0]['test'], 's.b')
+            self.assertEqual(summary.crashed_in, 's.b')
+            self.assertEqual(summary.splats[0]['test'], 's.b')
             # An open parameterized case: no list needed.
             kunitrun.list_tests = None
-            summary = {'crashed_in': 's.c' + gate.UNREPORTED, 'splats': []}
+            summary = Summary('m', '7.3', crashed_in='s.c' + gate.UNREPORTED)
             self.assertTrue(kunitrun.name_crashed_case('t', 'b', summary))
-            self.assertEqual(summary['crashed_in'], 's.c')
-            self.assertFalse(kunitrun.name_crashed_case('t', 'b', {'crashed_in': None}))
+            self.assertEqual(summary.crashed_in, 's.c')
+            self.assertFalse(kunitrun.name_crashed_case('t', 'b', Summary('m', '7.3')))
         finally:
             kunitrun.list_tests = orig
 
