@@ -50,6 +50,9 @@ class BaseDef:
             if not os.path.isfile(hook):
                 raise RigError(f'{BASES_INI}: base {name}: hook '
                                f'{os.path.relpath(hook, REPO)} does not exist')
+        # Another base's kernel with a series of its own: the profiles'
+        # fragments for that base apply, and the tree is "<package>-<name>".
+        self.variant_of = section.get('variant_of')
         self.test = section.get('test', '').split()
         self.mutants = section.get('mutants', '').split()
         self.mutant_profile = section.get('mutant_profile', 'fast')
@@ -72,6 +75,11 @@ class BaseDef:
         """The base's fragments for a profile of kunit.py architecture @arch."""
         return self.arch_fragments.get('', []) + self.arch_fragments.get(arch, [])
 
+    @property
+    def kernel(self) -> str:
+        """The base whose fragments.BASE of a profile apply here."""
+        return self.variant_of or self.name
+
     def runs_mutant(self, mutant: str) -> bool:
         """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""
         drop = [g[1:] for g in self.mutants if g.startswith('!')]
@@ -87,7 +95,18 @@ def load() -> dict[str, BaseDef]:
     if len(defaults) != 1:
         raise RigError(f'{BASES_INI}: exactly one base needs "default = yes" '
                        f'(found: {", ".join(defaults) or "none"})')
+    packages: dict[tuple[str, str], str] = {}
     for b in bases.values():
+        pkg = (b.package.name, b.package.version)
+        if b.variant_of:
+            if b.variant_of not in bases or b.variant_of == b.name:
+                raise RigError(f'{BASES_INI}: base {b.name}: variant_of names '
+                               f'{b.variant_of}, which is not another base')
+        elif pkg in packages:
+            raise RigError(f'{BASES_INI}: bases {packages[pkg]} and {b.name} share '
+                           f'{pkg[0]} {pkg[1]}: one needs "variant_of" (a tree of its own)')
+        else:
+            packages[pkg] = b.name
         if b.backport_of and b.backport_of not in bases:
             raise RigError(f'{BASES_INI}: base {b.name}: backport_of names '
                            f'{b.backport_of}, which is not a base')

@@ -38,7 +38,7 @@ XE_PROFILE = 'xe'
 def fragments(base: tree.Base) -> list[str]:
     frags = [os.path.join(REPO, f) for f in FRAGMENTS]
     xe = profiles.load().get(XE_PROFILE)
-    extra = xe.base_fragments.get(base.name, []) if xe else []
+    extra = xe.base_fragments.get(base.definition.kernel, []) if xe else []
     return frags[:1] + base.definition.fragments('um') + frags[1:] + extra
 
 # gcc: "path:line:col: warning: text [-Wflag]"; sparse: the same shape.

@@ -154,7 +154,7 @@ def fragments(base: tree_mod.Base, profile: profiles.Profile) -> list[str]:
     """
     frags = list(profile.fragments)
     return (frags[:1] + base.definition.fragments(profile.arch) + frags[1:]
-            + profile.base_fragments.get(base.name, []))
+            + profile.base_fragments.get(base.definition.kernel, []))
 
 
 def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,

@@ -81,9 +81,13 @@ class Base:
         else:
             pkg = definition.package
             self.package = pkg
-            self.key = re.sub(r'[^\w.+-]', '_', f'debian-{pkg.name}-{pkg.version}')
-            self.source = os.path.join(cache_dir(), 'sources', self.key,
+            source_key = re.sub(r'[^\w.+-]', '_', f'debian-{pkg.name}-{pkg.version}')
+            self.source = os.path.join(cache_dir(), 'sources', source_key,
                                        os.path.basename(pkg.member))
+            # Trees and builds per series: a base sharing another's package
+            # would otherwise re-apply its series over that one's tree.
+            self.key = source_key + (f'-{definition.name}' if definition.variant_of
+                                     else '')
             self.series = definition.series
         self.tree = os.path.join(cache_dir(), 'trees', self.key)
         # Test hooks of the wiring commit: the base's, on a --kernel tree too.

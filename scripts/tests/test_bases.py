@@ -5,7 +5,7 @@ import shutil
 import tempfile
 import unittest
 
-from riglib import bases, profiles
+from riglib import bases, kunitrun, profiles, tree
 from riglib.util import RigError
 
 GOOD = '''[a]
@@ -96,6 +96,30 @@ class Bases(unittest.TestCase):
         self.write(GOOD.replace('backport_of = a', 'backport_of = z'))
         with self.assertRaisesRegex(RigError, 'backport_of names z'):
             bases.load()
+
+    def test_a_variant_has_a_tree_and_fragments_of_its_own_kernel(self):
+        variant = GOOD + GOOD.split('[b]')[0].replace('[a]', '[c]').replace(
+            'default = yes\n', 'variant_of = a\n')
+        self.write(variant)
+        known = bases.load()
+        self.assertEqual((known['c'].kernel, known['a'].kernel), ('a', 'a'))
+        trees = {name: tree.Base(known[name]) for name in 'ac'}
+        self.assertEqual(trees['c'].source, trees['a'].source)
+        self.assertEqual(trees['c'].tree, trees['a'].tree + '-c')
+        # The same package twice without variant_of would share one tree.
+        self.write(variant.replace('variant_of = a\n', ''))
+        with self.assertRaisesRegex(RigError, 'bases a and c share linux-source-7.3 1'):
+            bases.load()
+        self.write(variant.replace('variant_of = a', 'variant_of = c'))
+        with self.assertRaisesRegex(RigError, 'variant_of names c, which is not another'):
+            bases.load()
+
+    def test_the_repo_variant_gets_upstream_profile_fragments(self):
+        bases.BASES_INI = self.saved
+        rfc = bases.load()['upstream-rfc']
+        xe = profiles.load()['xe']
+        frags = kunitrun.fragments(tree.Base(rfc), xe)
+        self.assertIn('xe-upstream.config', [os.path.basename(f) for f in frags])
 
     def test_a_missing_hook_is_an_error(self):
         self.write(GOOD.replace('default = yes', 'default = yes\nhooks = no/such.patch'))
