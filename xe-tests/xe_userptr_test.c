@@ -27,6 +27,12 @@
  * invalidation returns, its own fences must be signalled and, in fault mode,
  * its TLB clean ("tlb_clean" is set by a wait, never by a timer, so a
  * notifier that returns before a flush completed fails whatever the timing).
+ *
+ * On the upstream-rfc base (XUT_INVAL_OVERLAP, defined by that base's test
+ * hook), xe's first pass in fault mode with fences pending arms the TLB
+ * invalidation on the fences, and a work item of the device's
+ * userptr_inval_wq sends it: the test gives the fake device that queue and
+ * runs xe's work function with the test's stubs.
  */
 
 #include <kunit/static_stub.h>
@@ -312,12 +318,31 @@ static const struct dma_fence_ops xut_bind_fence_ops = {
 	.get_timeline_name = xut_fence_name,
 };
 
+/* A bind the test ends itself: signalled by the test, or at its exit. */
+static const struct dma_fence_ops xut_held_fence_ops = {
+	.get_driver_name = xut_fence_name,
+	.get_timeline_name = xut_fence_name,
+};
+
+/* Signal the held fences: before threads blocked on them are reaped. */
+static void xut_signal_held(void *arg)
+{
+	struct xut *x = arg;
+	unsigned int i;
+
+	for (i = 0; i < x->nr_fences; i++)
+		if (x->fences[i]->ops == &xut_held_fence_ops)
+			dma_fence_signal(x->fences[i]);
+}
+
 /*
- * Add a pending fence to @v's resv with @usage: preempt-style or an already
- * running bind. Returns it; the test holds a reference until its exit.
+ * Add a pending fence to @v's resv with @usage and @ops: preempt-style, an
+ * already running bind or a held one. Returns it; the test holds a
+ * reference until its exit.
  */
-static struct dma_fence *xut_add_fence(struct kunit *test, struct xut_vm *v,
-				       bool preempt, enum dma_resv_usage usage)
+static struct dma_fence *xut_new_fence(struct kunit *test, struct xut_vm *v,
+				       const struct dma_fence_ops *ops,
+				       enum dma_resv_usage usage)
 {
 	struct xut *x = test->priv;
 	struct dma_resv *resv = xe_vm_resv(v->vm);
@@ -330,8 +355,7 @@ static struct dma_fence *xut_add_fence(struct kunit *test, struct xut_vm *v,
 	 * A context of its own: dma_resv_add_fence() replaces a fence of the
 	 * same context, and each fence here stands for another queue.
 	 */
-	dma_fence_init(&f->base, preempt ? &xut_preempt_fence_ops : &xut_bind_fence_ops,
-		       &x->fence_lock, dma_fence_context_alloc(1), 1);
+	dma_fence_init(&f->base, ops, &x->fence_lock, dma_fence_context_alloc(1), 1);
 	INIT_DELAYED_WORK(&f->work, xut_fence_work);
 	x->fences[x->nr_fences++] = &f->base;
 
@@ -343,9 +367,17 @@ static struct dma_fence *xut_add_fence(struct kunit *test, struct xut_vm *v,
 	dma_resv_add_fence(resv, dma_fence_get(&f->base), usage);
 	dma_resv_unlock(resv);
 	dma_fence_put(&f->base);	/* the resv's reference */
-	if (!preempt)
+	if (ops == &xut_bind_fence_ops)
 		xut_fence_start(f);
 	return &f->base;
+}
+
+/* A preempt-style fence or an already running bind, in @v's resv. */
+static struct dma_fence *xut_add_fence(struct kunit *test, struct xut_vm *v,
+				       bool preempt, enum dma_resv_usage usage)
+{
+	return xut_new_fence(test, v, preempt ? &xut_preempt_fence_ops :
+			     &xut_bind_fence_ops, usage);
 }
 
 /* --- VMs and userptrs --------------------------------------------------- */
@@ -410,15 +442,24 @@ static int xut_notifier_lock_init(struct xe_vm *vm)
 }
 #endif
 
+/* An xe_vm and the test it belongs to, for xe's work items. */
+struct xut_xe_vm {
+	struct xe_vm vm;
+	struct kunit *test;
+};
+
 static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 {
 	struct xut *x = test->priv;
+	struct xut_xe_vm *xvm;
 	struct xut_vm *v;
 	struct xe_vm *vm;
 
 	KUNIT_ASSERT_LT(test, x->nr_vms, XUT_MAX_VMS);
-	vm = kunit_kzalloc(test, sizeof(*vm), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, vm);
+	xvm = kunit_kzalloc(test, sizeof(*xvm), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, xvm);
+	xvm->test = test;
+	vm = &xvm->vm;
 	vm->xe = x->xe;
 	vm->flags = fault_mode ? XE_VM_FLAG_LR_MODE | XE_VM_FLAG_FAULT_MODE : 0;
 	vm->usm.asid = x->nr_vms + 1;	/* the submit stub finds the VM by it */
@@ -438,6 +479,52 @@ static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 	x->nr_vms++;
 	return v;
 }
+
+#ifdef XUT_INVAL_OVERLAP
+/*
+ * xe's submission work item, on the test's userptr_inval_wq, with the
+ * test's stubs (looked up through current->kunit_test, as in its threads).
+ */
+static void xut_inval_work(struct work_struct *work)
+{
+	struct xe_userptr_vma *uvma = container_of(work, typeof(*uvma),
+						   userptr.inval_work);
+	struct xe_vm *vm = xe_vma_vm(&uvma->vma);
+
+	current->kunit_test = container_of(vm, struct xut_xe_vm, vm)->test;
+	xe_vma_userptr_inval_work(work);
+	current->kunit_test = NULL;
+}
+
+static void xut_destroy_wq(void *wq)
+{
+	destroy_workqueue(wq);
+}
+
+/* The queue xe_device_create() would have allocated, for the fake device. */
+static void xut_inval_wq_init(struct kunit *test, struct xut *x)
+{
+	x->xe->userptr_inval_wq = alloc_workqueue("xut-userptr-inval",
+						  WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	KUNIT_ASSERT_NOT_NULL(test, x->xe->userptr_inval_wq);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_destroy_wq,
+							x->xe->userptr_inval_wq), 0);
+}
+
+/* Whatever xe's work items were given has run. */
+static void xut_inval_flush(struct xut *x)
+{
+	flush_workqueue(x->xe->userptr_inval_wq);
+}
+#else
+static void xut_inval_wq_init(struct kunit *test, struct xut *x)
+{
+}
+
+static void xut_inval_flush(struct xut *x)
+{
+}
+#endif
 
 /*
  * A userptr VMA of @v over [@addr, @addr + @len) of current->mm, with xe's
@@ -459,6 +546,9 @@ static void xut_userptr_create(struct kunit *test, struct xut_vm *v,
 	vma->tile_mask = BIT(0);
 	INIT_LIST_HEAD(&vma->combined_links.rebind);
 	KUNIT_ASSERT_EQ(test, xut_userptr_insert(uvma, addr, len), 0);
+#ifdef XUT_INVAL_OVERLAP
+	INIT_WORK(&uvma->userptr.inval_work, xut_inval_work);
+#endif
 	v->uvma = uvma;
 	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_userptr_teardown,
 							uvma), 0);
@@ -525,6 +615,7 @@ static void xut_flush(void *arg)
 	struct xut *x = arg;
 	unsigned int i;
 
+	xut_signal_held(x);
 	for (i = 0; i < x->nr_fences; i++) {
 		/* Enables signalling of a preempt fence nothing waited for. */
 		dma_fence_wait(x->fences[i], false);
@@ -549,6 +640,7 @@ static int xut_init(struct kunit *test)
 	spin_lock_init(&x->fence_lock);
 	spin_lock_init(&x->lock);
 	test->priv = x;
+	xut_inval_wq_init(test, x);
 
 	kunit_activate_static_stub(test, xe_pt_zap_ptes, xut_pt_zap_ptes);
 #if IS_ENABLED(CONFIG_DRM_GPUSVM)
@@ -756,6 +848,11 @@ static void xut_expect_idle(struct kunit *test, struct xut_vm *v)
 	struct xe_userptr *userptr = &v->uvma->userptr;
 	unsigned int i, unwaited = 0;
 
+	/* A late submission would leave the state busy again. */
+	xut_inval_flush(x);
+#ifdef XUT_INVAL_OVERLAP
+	KUNIT_EXPECT_FALSE(test, userptr->inval_overlap);
+#endif
 	KUNIT_EXPECT_FALSE(test, userptr->finish_inuse);
 	KUNIT_EXPECT_FALSE(test, userptr->tlb_inval_submitted);
 	KUNIT_EXPECT_EQ(test, userptr->inval_batch.num_fences, 0);
@@ -1007,6 +1104,70 @@ static void xe_userptr_n_vms_pipelined(struct kunit *test)
 				    x->events[i].vm);
 }
 
+#ifdef XUT_INVAL_OVERLAP
+/*
+ * The RFC: N VMs, fault mode, fences pending. Each first pass arms its
+ * VM's TLB invalidation on the VM's fences, and it is sent once the last
+ * of them has signalled, before any finish runs. The test holds the fences
+ * and parks the invalidation after every first pass: VM 0's first fence
+ * signals (nothing may be sent, its second is pending), then all the others
+ * (every VM's flush is sent, none waited for), then the finishes run and
+ * only wait.
+ */
+static void xe_userptr_overlap_before_finishes(struct kunit *test)
+{
+	struct xut *x = test->priv;
+	unsigned int i, n = XUT_MAX_VMS, sent, waits;
+	struct dma_fence *f[XUT_MAX_VMS + 1];
+	struct xut_park *park;
+	struct xut_thread *t;
+	unsigned long parked;
+
+	xut_setup(test, n, true);
+	for (i = 0; i < n; i++)
+		f[i] = xut_new_fence(test, &x->vms[i], &xut_held_fence_ops,
+				     DMA_RESV_USAGE_BOOKKEEP);
+	f[n] = xut_new_fence(test, &x->vms[0], &xut_held_fence_ops,
+			     DMA_RESV_USAGE_BOOKKEEP);
+	park = xut_park_insert(test);
+	t = xut_thread_run(test, x->addr, x->addr + XUT_PAGES * PAGE_SIZE, park);
+	/* Runs before the thread is reaped: a failed test does not hang. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_signal_held, x), 0);
+	parked = wait_for_completion_timeout(&park->parked,
+					     msecs_to_jiffies(XUT_THREAD_TIMEOUT_MS));
+	KUNIT_ASSERT_TRUE_MSG(test, parked, "the invalidation never got past the first passes");
+
+	dma_fence_signal(f[0]);
+	xut_inval_flush(x);
+	spin_lock(&x->lock);
+	sent = x->nr_tlb;
+	spin_unlock(&x->lock);
+	KUNIT_EXPECT_EQ_MSG(test, sent, 0,
+			    "a TLB flush was sent while a fence of its VM was pending");
+
+	for (i = 1; i <= n; i++)
+		dma_fence_signal(f[i]);
+	xut_inval_flush(x);
+	spin_lock(&x->lock);
+	sent = x->nr_tlb;
+	waits = xut_count(x, XUT_WAIT);
+	spin_unlock(&x->lock);
+	KUNIT_EXPECT_EQ_MSG(test, sent, n,
+			    "TLB flushes sent once the fences signalled, before any finish");
+	KUNIT_EXPECT_EQ(test, waits, 0);
+
+	xut_park_release(park);
+	KUNIT_ASSERT_TRUE_MSG(test, xut_thread_join(t), "the invalidation did not return");
+	xut_expect_invalidated(test, &x->vms[0], (struct dma_fence *[]){ f[0], f[n] },
+			       2, "the invalidation");
+	for (i = 1; i < n; i++)
+		xut_expect_invalidated(test, &x->vms[i], &f[i], 1, "the invalidation");
+	for (i = 0; i < n; i++)
+		xut_expect_idle(test, &x->vms[i]);
+	KUNIT_EXPECT_EQ_MSG(test, x->nr_tlb, n, "the finishes sent TLB flushes again");
+}
+#endif
+
 #if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 /*
  * xe_vma_userptr_force_invalidate() with the locks its caller holds: the
@@ -1076,6 +1237,9 @@ static struct kunit_case xe_userptr_tests[] = {
 	KUNIT_CASE_PARAM(xe_userptr_nonblock_refused, xut_mode_gen_params),
 	KUNIT_CASE_PARAM(xe_userptr_concurrent, xut_pair_gen_params),
 	KUNIT_CASE(xe_userptr_n_vms_pipelined),
+#ifdef XUT_INVAL_OVERLAP
+	KUNIT_CASE(xe_userptr_overlap_before_finishes),
+#endif
 #if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 	KUNIT_CASE_PARAM(xe_userptr_force_then_munmap, xut_mode_gen_params),
 #endif
