@@ -22,8 +22,12 @@
  *  bind    - fault-mode VMs, each with a job of J us running (a pending
  *            bind): xe's "fences pending" flow, whose finish waits for the
  *            job and then invalidates the TLB. Ideal: J + L.
+ *  bind-overlap - bind with FAKE_GPU_VM_TLB_OVERLAP (two-pass only).
  *  floor - no device: N hrtimers of L, started one after another, until
  *          the last has fired; the limit of the tlb scenario in this boot.
+ *  jobs  - no munmap: the bind scenario's N jobs of J, from the same
+ *          point as the munmap would start until the last has ended; the
+ *          limit of the bind scenarios, with one L after it.
  *  noise - one tlb point measured twice, back to back.
  *
  * The core's own cost for notifiers without a device (scenario "core") is
@@ -85,39 +89,94 @@ static u64 fgb_time_munmap(struct kunit *test, unsigned long addr,
 	return ktime_to_ns(ktime_sub(ktime_get(), t0));
 }
 
+/* The devices, VMs and userptrs of a point, and its samples. */
+struct fgb_setup {
+	unsigned long addr;
+	struct fake_gpu_dev **devs;
+	struct fake_gpu_vm **vm;
+	struct fake_gpu_userptr **uptr;
+	u64 *ns;
+};
+
+/* N devices of latency L, a VM of @mode and @vm_flags and a userptr each. */
+static void fgb_setup(struct kunit *test, struct fgb_setup *s, unsigned int n,
+		      u32 latency_us, enum fake_gpu_mode mode, unsigned int vm_flags)
+{
+	unsigned int i;
+
+	s->addr = fgt_map(test, 0, FGB_PAGES, 0);
+	s->devs = fgt_devs(test, n, latency_us, 0);
+	s->uptr = kunit_kcalloc(test, n, sizeof(*s->uptr), GFP_KERNEL);
+	s->vm = kunit_kcalloc(test, n, sizeof(*s->vm), GFP_KERNEL);
+	s->ns = kunit_kcalloc(test, reps, sizeof(*s->ns), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, s->uptr);
+	KUNIT_ASSERT_NOT_NULL(test, s->vm);
+	KUNIT_ASSERT_NOT_NULL(test, s->ns);
+	for (i = 0; i < n; i++) {
+		s->vm[i] = fgt_vm(test, s->devs[i], mode, vm_flags);
+		s->uptr[i] = fgt_userptr(test, s->vm[i], s->addr, FGB_PAGES);
+	}
+}
+
+/* Tear a point down now, not at the end of the test. */
+static void fgb_teardown(struct kunit *test, struct fgb_setup *s, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		fgt_release_vm(test, s->vm[i]);
+	fgt_release_devs(test, s->devs);
+}
+
 /* One point: N devices, latency L, mode, VM flags, job J, reps repetitions. */
 static void fgb_point(struct kunit *test, const char *scenario,
 		      enum fake_gpu_mode mode, unsigned int n, u32 latency_us,
 		      u32 job_us, unsigned int vm_flags)
 {
-	unsigned long addr = fgt_map(test, 0, FGB_PAGES, 0);
-	struct fake_gpu_dev **devs = fgt_devs(test, n, latency_us, 0);
-	struct fake_gpu_userptr **uptr;
-	struct fake_gpu_vm **vm;
-	unsigned int i, r;
-	u64 *ns;
+	struct fgb_setup s;
+	unsigned int r;
 
-	uptr = kunit_kcalloc(test, n, sizeof(*uptr), GFP_KERNEL);
-	vm = kunit_kcalloc(test, n, sizeof(*vm), GFP_KERNEL);
-	ns = kunit_kcalloc(test, reps, sizeof(*ns), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, uptr);
-	KUNIT_ASSERT_NOT_NULL(test, vm);
-	KUNIT_ASSERT_NOT_NULL(test, ns);
-	for (i = 0; i < n; i++) {
-		vm[i] = fgt_vm(test, devs[i], mode, vm_flags);
-		uptr[i] = fgt_userptr(test, vm[i], addr, FGB_PAGES);
-	}
-	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGB_PAGES << PAGE_SHIFT), 0);
+	fgb_setup(test, &s, n, latency_us, mode, vm_flags);
+	KUNIT_ASSERT_EQ(test, vm_munmap(s.addr, FGB_PAGES << PAGE_SHIFT), 0);
 
 	for (r = 0; r < reps; r++)
-		ns[r] = fgb_time_munmap(test, addr, uptr, vm, n, job_us);
+		s.ns[r] = fgb_time_munmap(test, s.addr, s.uptr, s.vm, n, job_us);
 
 	fgb_report(test, scenario, mode == FAKE_GPU_TWO_PASS ? "two-pass" :
-		   "single-pass", n, latency_us, job_us, ns, reps);
-	/* Tear the point down now, not at the end of the test. */
+		   "single-pass", n, latency_us, job_us, s.ns, reps);
+	fgb_teardown(test, &s, n);
+}
+
+/*
+ * The jobs floor: N fault-mode VMs bound as for a bind point, a job of J
+ * each; the time from where fgb_time_munmap() starts its clock until every
+ * job has ended. The emulated jobs touch memory all along, so with many
+ * devices on one UML CPU they end late by themselves.
+ */
+static void fgb_jobs_point(struct kunit *test, unsigned int n, u32 job_us)
+{
+	struct dma_fence **fences = kunit_kcalloc(test, n, sizeof(*fences), GFP_KERNEL);
+	struct fgb_setup s;
+	unsigned int i, r;
+	ktime_t t0;
+
+	KUNIT_ASSERT_NOT_NULL(test, fences);
+	fgb_setup(test, &s, n, 1000, FAKE_GPU_TWO_PASS, FAKE_GPU_VM_FAULT_MODE);
 	for (i = 0; i < n; i++)
-		fgt_release_vm(test, vm[i]);
-	fgt_release_devs(test, devs);
+		KUNIT_ASSERT_EQ(test, fake_gpu_userptr_bind(s.uptr[i]), 0);
+	for (r = 0; r < reps; r++) {
+		for (i = 0; i < n; i++)
+			KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(s.vm[i], job_us,
+								     &fences[i]), 0);
+		t0 = ktime_get();
+		for (i = 0; i < n; i++)
+			dma_fence_wait(fences[i], false);
+		s.ns[r] = ktime_to_ns(ktime_sub(ktime_get(), t0));
+		for (i = 0; i < n; i++)
+			dma_fence_put(fences[i]);
+	}
+	fgb_report(test, "jobs", "jobs", n, 0, job_us, s.ns, reps);
+	fgb_teardown(test, &s, n);
 }
 
 static const unsigned int fgb_ns[] = { 1, 2, 4, 8, 16, 32, 64 };
@@ -236,6 +295,14 @@ static void fgb_test_floor(struct kunit *test)
 			fgb_floor_point(test, fgb_ns[i], fgb_latencies[l]);
 }
 
+static void fgb_test_jobs_floor(struct kunit *test)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(fgb_ns); i++)
+		fgb_jobs_point(test, fgb_ns[i], 1000);
+}
+
 static void fgb_test_noise(struct kunit *test)
 {
 	fgb_point(test, "noise", FAKE_GPU_TWO_PASS, 8, 1000, 0, FAKE_GPU_VM_FAULT_MODE);
@@ -248,6 +315,7 @@ static struct kunit_case fgb_cases[] = {
 	KUNIT_CASE_SLOW(fgb_test_preempt_bound),
 	KUNIT_CASE_SLOW(fgb_test_bind_bound),
 	KUNIT_CASE_SLOW(fgb_test_bind_overlap),
+	KUNIT_CASE_SLOW(fgb_test_jobs_floor),
 	KUNIT_CASE_SLOW(fgb_test_noise),
 	{}
 };

@@ -56,20 +56,39 @@ def _find(points: list[Point], scenario: str, mode: str, n: int,
     return None
 
 
+def _timers(points: list[Point], n: int, lat_us: int) -> int | None:
+    """The floor point: N hrtimers of @lat_us, in ns."""
+    p = _find(points, 'floor', 'hrtimers', n, lat_us)
+    return p['median_ns'] if p else None
+
+
+def _jobs_then_tlb(points: list[Point], n: int, j_us: int, lat_us: int) -> int | None:
+    """The bind scenarios' floor: N emulated jobs of J ending (measured,
+    same boot), then one TLB invalidation of L; without the jobs points,
+    J plus N timers of L."""
+    jobs = _find(points, 'jobs', 'jobs', n, 0)
+    one = _timers(points, 1, lat_us)
+    if jobs and one is not None:
+        return jobs['median_ns'] + one
+    timers = _timers(points, n, lat_us)
+    return timers + j_us * 1000 if timers is not None else None
+
+
+Ideal = Callable[[int, int, int], int]
 # Per scenario, in ns of N, J and L: the two-pass ideal, the single-pass
-# ideal, and the floor as (latency of the floor point to use, time added).
-IDEALS: dict[str, tuple[Callable[[int, int, int], int], Callable[[int, int, int], int],
-                        Callable[[int, int], tuple[int, int]]]] = {
+# ideal; and the floor, from the points, N, J us and L us.
+IDEALS: dict[str, tuple[Ideal, Ideal, Callable[[list[Point], int, int, int], int | None]]] = {
     # Every device's TLB invalidation in parallel, or one after another.
-    'tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat, lambda j, lat: (lat, 0)),
+    'tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat,
+            lambda pts, n, j, lat: _timers(pts, n, lat)),
     # Every preemption in parallel, or one after another; no TLB work.
-    'preempt': (lambda n, j, lat: j, lambda n, j, lat: n * j, lambda j, lat: (j, 0)),
+    'preempt': (lambda n, j, lat: j, lambda n, j, lat: n * j,
+                lambda pts, n, j, lat: _timers(pts, n, j)),
     # The jobs run from before the munmap in parallel; then the TLB.
-    'bind': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
-             lambda j, lat: (lat, j)),
+    'bind': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat, _jobs_then_tlb),
     # The same, each device's TLB invalidation submitted when its job ends.
     'bind-overlap': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
-                     lambda j, lat: (lat, j)),
+                     _jobs_then_tlb),
 }
 # Scenarios with two-pass points only: the single-pass points they compare to.
 SINGLE_FROM = {'bind-overlap': 'bind'}
@@ -92,10 +111,8 @@ def scaling_rows(points: list[Point], scenario: str) -> list[Row]:
             job = two['job_us'] * 1000
             lat_ns = lat * 1000
             ideal = ideal_two(n, job, lat_ns)
-            # The floor: N timers alone, measured in the same boot.
-            floor_lat, floor_add = floor_of(two['job_us'], lat)
-            floor = _find(points, 'floor', 'hrtimers', n, floor_lat)
-            floor_ns = floor['median_ns'] + floor_add * 1000 if floor else None
+            # The floor: what the emulation alone costs, in the same boot.
+            floor_ns = floor_of(points, n, two['job_us'], lat)
             rows.append({
                 'latency_us': lat, 'job_us': two['job_us'], 'n': n,
                 'single_ms': _ms(single['median_ns']), 'two_ms': _ms(two['median_ns']),
@@ -266,6 +283,7 @@ def write(console: str, summary: Summary) -> dict[str, Any]:
             'machine': machine(), 'points': points,
             **{name: scaling_rows(points, name) for name, _ in SCENARIOS},
             'floor': [p for p in points if p['scenario'] == 'floor'],
+            'jobs_floor': [p for p in points if p['scenario'] == 'jobs'],
             'core': core_rows(points), 'noise': noise(points)}
     with open(os.path.join(rdir, 'bench.json'), 'w') as f:
         json.dump(data, f, indent=1)

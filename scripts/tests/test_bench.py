@@ -17,8 +17,9 @@ class Bench(unittest.TestCase):
 
     def test_every_point_is_parsed(self):
         # floor: 2 latencies x 7 N; tlb: 2 latencies x 2 modes x 7 N;
-        # preempt, bind: 2 modes x 7 N each; core: 2 modes x 4 K; noise: 2
-        self.assertEqual(len(self.points), 14 + 28 + 14 + 14 + 8 + 2)
+        # preempt, bind: 2 modes x 7 N each; bind-overlap, jobs: 7 N each;
+        # core: 2 modes x 4 K; noise: 2
+        self.assertEqual(len(self.points), 14 + 28 + 14 + 14 + 7 + 7 + 8 + 2)
         self.assertTrue(all(p['min_ns'] <= p['median_ns'] <= p['max_ns']
                             for p in self.points))
 
@@ -46,11 +47,29 @@ class Bench(unittest.TestCase):
                    r['latency_us'] == 100)
         self.assertAlmostEqual(row['floor_ms'], floor['median_ns'] / 1e6)
         self.assertAlmostEqual(row['two_over_floor'], row['two_ms'] / row['floor_ms'])
-        # Bind-bound: the job, then the timers of L = 1 ms.
+        # Bind-bound: the N emulated jobs ending, then one timer of L = 1 ms.
+        jobs = next(p for p in self.points if p['scenario'] == 'jobs' and p['n'] == 64)
+        one = next(p for p in self.points if p['scenario'] == 'floor' and p['n'] == 1 and
+                   p['latency_us'] == 1000)
+        for scenario in ('bind', 'bind-overlap'):
+            row = next(r for r in bench.scaling_rows(self.points, scenario) if r['n'] == 64)
+            self.assertAlmostEqual(row['floor_ms'],
+                                   (jobs['median_ns'] + one['median_ns']) / 1e6)
+        # Without jobs points (an older log): J, then the N timers.
         floor = next(p for p in self.points if p['scenario'] == 'floor' and p['n'] == 64 and
                      p['latency_us'] == 1000)
-        bind = next(r for r in bench.scaling_rows(self.points, 'bind') if r['n'] == 64)
+        old = [p for p in self.points if p['scenario'] != 'jobs']
+        bind = next(r for r in bench.scaling_rows(old, 'bind') if r['n'] == 64)
         self.assertAlmostEqual(bind['floor_ms'], (floor['median_ns'] + 1e6) / 1e6)
+
+    def test_overlap_compares_with_single_pass_of_bind(self):
+        rows = bench.scaling_rows(self.points, 'bind-overlap')
+        self.assertEqual([r['n'] for r in rows], [1, 2, 4, 8, 16, 32, 64])
+        single = {p['n']: p['median_ns'] for p in self.points
+                  if p['scenario'] == 'bind' and p['mode'] == 'single-pass'}
+        for r in rows:
+            self.assertAlmostEqual(r['single_ms'], single[r['n']] / 1e6)
+            self.assertAlmostEqual(r['ideal_two_ms'], 2.0)
 
     def test_core_and_noise(self):
         self.assertEqual([r['notifiers'] for r in bench.core_rows(self.points)],
