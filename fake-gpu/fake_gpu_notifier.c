@@ -125,7 +125,12 @@ void fake_gpu_overlap_armed(struct fake_gpu_userptr *uptr)
 	KUNIT_STATIC_STUB_REDIRECT(fake_gpu_overlap_armed, uptr);
 }
 
-/* Arm @ff->jobs_cb on a pending job fence of the VM; false if none is. */
+/*
+ * Arm @ff->jobs_cb on a pending job fence of the VM; false if none is.
+ * None is published once this says none is pending, even without the
+ * notifier lock: the userptr is on the repin list, so exec rebinds it
+ * first, and the rebind waits for this invalidation to end.
+ */
 static bool fake_gpu_overlap_arm(struct fake_gpu_finish *ff)
 {
 	struct dma_resv_iter cursor;
