@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from . import gate, kunitrun, profiles as profiles_mod, tree, userspace
 from .summary import Summary
-from .util import REPO, RigError, info, read_ini
+from .util import REPO, RigError, all_caught, info, read_ini
 
 # A canaries.ini entry: name, suites, canary, profile, detectors,
 # kernel_args, timeout.
@@ -90,9 +90,5 @@ def run_canaries(base: tree.Base, profiles: dict[str, profiles_mod.Profile], ver
         else:
             seen = ', '.join(sorted({d for d, _ in found})) or 'nothing'
             print(f'MISSED  {name}: detectors that fired: {seen}')
-    bad = [r[0] for r in rows if not r[1]]
-    if bad:
-        info('canaries not caught by their detector: ' + ', '.join(bad))
-        return 1
-    info(f'all {len(rows)} canaries caught by their detectors')
-    return 0
+    return all_caught([(r[0], r[1]) for r in rows], 'canaries caught by their detectors',
+                      'canaries not caught by their detector')

@@ -31,7 +31,7 @@ from typing import Sequence
 
 from . import gate, kunitrun, profiles, tree, userspace
 from .summary import Summary
-from .util import REPO, RigError, git, info, run
+from .util import REPO, RigError, all_caught, git, info, run
 
 MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
 SUITE = 'mmu_interval_two_pass'
@@ -180,9 +180,4 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
     for name, ok, failing, missed in rows:
         print(f'{"caught " if ok else "MISSED "} {name}: failing: {", ".join(failing) or "none"}'
               + (f'; expected but passing: {", ".join(missed)}' if missed else ''))
-    bad = [r[0] for r in rows if not r[1]]
-    if bad:
-        info('mutants not caught: ' + ', '.join(bad))
-        return 1
-    info(f'all {len(rows)} mutants caught')
-    return 0
+    return all_caught([(r[0], r[1]) for r in rows], 'mutants caught', 'mutants not caught')

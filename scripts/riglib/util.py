@@ -79,3 +79,14 @@ def git(tree: str, *args: str, check: bool = True) -> str:
 def die(msg: str, code: int = 1) -> NoReturn:
     print(f'rig: error: {msg}', file=sys.stderr, flush=True)
     sys.exit(code)
+
+
+def all_caught(rows: Sequence[tuple[str, bool]], caught: str, missed: str) -> int:
+    """The exit status of a run of deliberate bugs: 0 if every (name, caught)
+    row was caught, else 1; says which were not, after @missed."""
+    bad = [name for name, ok in rows if not ok]
+    if bad:
+        info(f'{missed}: ' + ', '.join(bad))
+        return 1
+    info(f'all {len(rows)} {caught}')
+    return 0

@@ -10,7 +10,7 @@ import unittest
 from riglib import gate, kunitrun, mutants, profiles
 from riglib.gate import Failure
 from riglib.summary import Summary
-from riglib.util import REPO, RigError
+from riglib.util import REPO, RigError, all_caught
 
 XE = '''Mutant: something in xe
 Suites: xe_userptr_two_pass
@@ -54,6 +54,10 @@ class Mutants(unittest.TestCase):
         self.assertEqual(m.suites, mutants.SUITE)
         with self.assertRaisesRegex(RigError, 'needs "Mutant:" and "Caught-by:"'):
             mutants.parse(self.write(XE.replace('Caught-by:', 'Caught:')))
+
+    def test_the_verdict_names_what_was_not_caught(self):
+        self.assertEqual(all_caught([('a', True), ('b', True)], 'caught', 'missed'), 0)
+        self.assertEqual(all_caught([('a', True), ('b', False)], 'caught', 'missed'), 1)
 
     def test_a_failed_parameter_fails_its_case(self):
         summary = Summary('m', '7.3', splats=[{'test': 't.c.non-fault'}], failures=[
