@@ -74,6 +74,18 @@ class Coverage(unittest.TestCase):
         self.assertEqual(m['fake_gpu_branches'], 50.0)
         self.assertFalse(coverage.met(m))
 
+    def test_fake_gpu_found_through_a_relative_build_path(self):
+        # CCACHE_BASEDIR (the CI jobs): gcov records the link resolved.
+        trace = TRACE.replace('/t/lib/two-pass-rig/fake-gpu/', coverage.FAKE_GPU_CHECKOUT)
+        with tempfile.NamedTemporaryFile('w', suffix='.info', delete=False) as f:
+            f.write(trace)
+        try:
+            m = coverage.measure(coverage.parse_info(f.name), {10, 11})
+        finally:
+            os.unlink(f.name)
+        self.assertEqual((m['fake_gpu_lines'], m['fake_gpu_lines_total']), (50.0, 2))
+        self.assertFalse(coverage.is_fake_gpu(os.path.join(REPO, 'fake-gpu-x', 'a.c')))
+
 
 if __name__ == '__main__':
     unittest.main()
