@@ -29,6 +29,16 @@ end_of_record
 """
 
 
+def measure(trace):
+    """coverage.measure() of the tracefile @trace, core lines 10 and 11."""
+    with tempfile.NamedTemporaryFile('w', suffix='.info', delete=False) as f:
+        f.write(trace)
+    try:
+        return coverage.measure(coverage.parse_info(f.name), {10, 11})
+    finally:
+        os.unlink(f.name)
+
+
 class Coverage(unittest.TestCase):
     def test_added_lines_are_the_plus_lines_of_mmu_notifier_c(self):
         lines = coverage.added_lines(PATCH)
@@ -61,12 +71,7 @@ class Coverage(unittest.TestCase):
                 coverage.added_lines(patch)
 
     def test_measure_counts_only_added_core_lines(self):
-        with tempfile.NamedTemporaryFile('w', suffix='.info', delete=False) as f:
-            f.write(TRACE)
-        try:
-            m = coverage.measure(coverage.parse_info(f.name), {10, 11})
-        finally:
-            os.unlink(f.name)
+        m = measure(TRACE)
         self.assertEqual((m['core_lines'], m['core_lines_total']), (50.0, 2))
         self.assertEqual(m['core_lines_missed'], [11])
         self.assertEqual((m['core_branches'], m['core_branches_total']), (50.0, 2))
@@ -77,12 +82,7 @@ class Coverage(unittest.TestCase):
     def test_fake_gpu_found_through_a_relative_build_path(self):
         # CCACHE_BASEDIR (the CI jobs): gcov records the link resolved.
         trace = TRACE.replace('/t/lib/two-pass-rig/fake-gpu/', coverage.FAKE_GPU_CHECKOUT)
-        with tempfile.NamedTemporaryFile('w', suffix='.info', delete=False) as f:
-            f.write(trace)
-        try:
-            m = coverage.measure(coverage.parse_info(f.name), {10, 11})
-        finally:
-            os.unlink(f.name)
+        m = measure(trace)
         self.assertEqual((m['fake_gpu_lines'], m['fake_gpu_lines_total']), (50.0, 2))
         self.assertFalse(coverage.is_fake_gpu(os.path.join(REPO, 'fake-gpu-x', 'a.c')))
 
