@@ -125,6 +125,19 @@ def select(name: str | None = None) -> BaseDef:
     return bases[name]
 
 
+def answers_to(name: str) -> tuple[str, ...]:
+    """The names base @name goes by in per-base lists: its own and its kernel's.
+
+    A variant (variant_of) runs the kernel of another base, so what that
+    kernel does (a warning a test provokes) holds on it too. An unknown name
+    answers to itself only.
+    """
+    base = load().get(name)
+    if base is None or base.kernel == name:
+        return (name,)
+    return (name, base.kernel)
+
+
 def check_test_steps(bases: dict[str, BaseDef], profiles: Container[str]) -> None:
     """Every word of a base's "test" is a profile or a step."""
     for b in bases.values():

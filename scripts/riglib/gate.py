@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import bases as basedefs
 from .util import REPO, RigError
 
 EXPECTED_INI = os.path.join(REPO, 'configs', 'expected-splats.ini')
@@ -325,20 +326,22 @@ def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Exp
 
     A section is named for its test ("suite.case", or "suite.case @ tag" to
     give a test several entries) and has kind, match (a regex over the
-    first line), and optionally bases (default: all), count (default 1)
+    first line), and optionally bases (default: all; a variant base takes
+    the entries of the base it is a variant of), count (default 1)
     and, for warnings, site = FILE FUNCTION, which matches the WARN_ON()'s
     location in both the 6.12 and the 7.3 first-line formats.
     """
     parser = configparser.ConfigParser(interpolation=None)
     if not os.path.isfile(path):
         return []
+    wanted = set(basedefs.answers_to(base)) if base is not None else None
     out = []
     try:
         parser.read(path)
         for name in parser.sections():
             sec = parser[name]
             bases = sec.get('bases', '').split()
-            if base is not None and bases and base not in bases:
+            if wanted is not None and bases and not wanted & set(bases):
                 continue
             site = sec.get('site', '').split()
             if site and len(site) != 2:
