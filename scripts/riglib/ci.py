@@ -134,7 +134,8 @@ def summarize(results_root: str,
             continue
         rows.append(rec)
         if rec.get('rc') != 0:
-            failures.append(f'{job_name(base, step, shard)}: failed (rc {rec.get("rc")})')
+            why = f': {rec["error"]}' if rec.get('error') else ''
+            failures.append(f'{job_name(base, step, shard)}: failed (rc {rec.get("rc")}){why}')
     # Profile runs of every job, mutants and canaries aside (those fail by
     # design, and their own step judges them): no splat may pass unseen.
     for path in sorted(glob.glob(os.path.join(results_root, '*', '*', 'summary.json'))):

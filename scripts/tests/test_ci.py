@@ -111,6 +111,24 @@ class Verdict(unittest.TestCase):
         self.assertEqual(len([r for r in rows if r['step'] == 'mutants']),
                          len([b for b in self.bases.values() if 'mutants' in b.test]))
 
+    def test_a_step_that_stops_on_an_error_leaves_its_record(self):
+        # The job's step fails before any build: its record says why, and
+        # the pipeline's summary names the job with it.
+        os.unlink(ci.step_record_path(self.root, 'upstream', 'fast', None))
+        env = dict(os.environ, RIG_RESULTS=self.root,
+                   RIG_CACHE=os.path.join(self.root, 'cache'))
+        env.pop('RIG_BASE', None)
+        res = subprocess.run([os.path.join(REPO, 'scripts', 'rig'), '--kernel',
+                              os.path.join(self.root, 'none'), 'test', '--step', 'fast'],
+                             env=env, text=True, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=60)
+        self.assertEqual(res.returncode, 2, res.stdout)
+        self.assertIn('not a kernel source tree', res.stdout)
+        _, failures = ci.summarize(self.root, self.bases)
+        self.assertEqual(len(failures), 1, failures)
+        self.assertRegex(failures[0], r'^upstream fast: failed \(rc 2\): --kernel .*'
+                         r'not a kernel source tree')
+
 
 if __name__ == '__main__':
     unittest.main()
