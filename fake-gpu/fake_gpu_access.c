@@ -54,7 +54,7 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
 	spin_lock_irqsave(&dev->tlb_lock, flags);
 	/* Canary "race": one counter for the accesses of every GPU, unlocked. */
 	if (fake_gpu_canary(FAKE_GPU_CANARY_RACE))
-		fake_gpu_canary_accesses++;
+		fake_gpu_canary_race();
 	if (!fake_gpu_tlb_lookup_locked(dev, vm->asid, va, &pfn)) {
 		/* Paired with bind's smp_store_release(): the PTEs are written. */
 		hmm_pfn = smp_load_acquire(&uptr->bound) ? READ_ONCE(uptr->pfns[idx]) : 0;

@@ -212,7 +212,7 @@ enum fake_gpu_canary {
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;
-extern unsigned long fake_gpu_canary_accesses;
+void fake_gpu_canary_race(void);
 
 static inline bool fake_gpu_canary(enum fake_gpu_canary c)
 {
