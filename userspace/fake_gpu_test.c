@@ -238,7 +238,9 @@ TEST_F(gpu, munmap_then_read_faults)
  *   job takes to stop (seen with two CI jobs on two host cores), the
  *   fence has signalled and nothing is deferred: no second pass.
  * A driver that never defers makes every attempt say nothing: the test
- * still fails then.
+ * still fails then. Each attempt has a file of its own: closing it
+ * removes its userptrs, whose notifiers would fire again if the next
+ * attempt's buffer landed at the same address.
  */
 #define JOB_ATTEMPTS	5
 #define JOB_STOP_US	20000
@@ -249,18 +251,21 @@ TEST_F(gpu, job_waited_for_on_munmap)
 	int two_pass = variant->flags & FAKE_GPU_VM_CREATE_TWO_PASS;
 	unsigned int d, vm, uptr, attempt, disturbed, stopped;
 	__u64 *buf = self->buf;
+	int fd;
 
 	for (attempt = 0; attempt < JOB_ATTEMPTS; attempt++) {
 		if (attempt) {
 			buf = map_pattern(self->len);
 			ASSERT_NE(NULL, buf);
 		}
+		fd = open("/dev/fake_gpu", O_RDWR | O_CLOEXEC);
+		ASSERT_LE(0, fd);
 		for (d = 0; d < self->ndevs; d++) {
-			before[d] = stats(self->fd, d);
-			ASSERT_EQ(0, vm_create(self->fd, d, FAKE_GPU_VM_CREATE_PREEMPT_JOBS |
+			before[d] = stats(fd, d);
+			ASSERT_EQ(0, vm_create(fd, d, FAKE_GPU_VM_CREATE_PREEMPT_JOBS |
 					       (two_pass ? FAKE_GPU_VM_CREATE_TWO_PASS : 0), &vm));
-			ASSERT_EQ(0, bind(self->fd, vm, buf, self->len, &uptr));
-			ASSERT_EQ(0, job(self->fd, vm, JOB_STOP_US));
+			ASSERT_EQ(0, bind(fd, vm, buf, self->len, &uptr));
+			ASSERT_EQ(0, job(fd, vm, JOB_STOP_US));
 		}
 		ASSERT_EQ(0, munmap(buf, self->len));
 		disturbed = 0;
@@ -272,6 +277,7 @@ TEST_F(gpu, job_waited_for_on_munmap)
 			if (two_pass && after[d].finishes == before[d].finishes)
 				stopped++;
 		}
+		close(fd);
 		if (!disturbed && !stopped)
 			break;
 		TH_LOG("attempt %u: %u invalidation(s) not the test's, %u job(s) done first",
