@@ -271,7 +271,7 @@ TEST_F(gpu, job_waited_for_on_munmap)
 		disturbed = 0;
 		stopped = 0;
 		for (d = 0; d < self->ndevs; d++) {
-			after[d] = stats(self->fd, d);
+			after[d] = stats(fd, d);
 			ASSERT_LE(before[d].first_passes + 1, after[d].first_passes);
 			disturbed += after[d].first_passes - before[d].first_passes - 1;
 			if (two_pass && after[d].finishes == before[d].finishes)

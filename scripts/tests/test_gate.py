@@ -182,7 +182,7 @@ class Warnings(unittest.TestCase):
         self.assertFalse(gate.judge(self.rtp_log([other]), self.expected(1)).passed)
 
     def test_entries_are_per_base(self):
-        ini = os.path.join(LOGS, '..', '..', '..', 'configs', 'expected-splats.ini')
+        ini = gate.EXPECTED_INI
         up = {e.test for e in gate.load_expected(ini, base='upstream')}
         old = {e.test for e in gate.load_expected(ini, base='6.12')}
         self.assertIn(RULE9, up & old)
@@ -191,7 +191,7 @@ class Warnings(unittest.TestCase):
     def test_a_variant_takes_its_kernels_entries(self):
         # upstream-rfc runs upstream's 7.3 (variant_of): xe's RTP tests
         # warn there as on upstream, and the 6.12 entries stay out.
-        ini = os.path.join(LOGS, '..', '..', '..', 'configs', 'expected-splats.ini')
+        ini = gate.EXPECTED_INI
         up = {e.test for e in gate.load_expected(ini, base='upstream')}
         rfc = {e.test for e in gate.load_expected(ini, base='upstream-rfc')}
         self.assertIn('xe_rtp.xe_rtp_rules_tests.or', rfc)
