@@ -17,7 +17,7 @@ import subprocess
 import sys
 import unittest
 
-from riglib import gate
+from riglib import gate, kunitrun
 from riglib.util import cache_dir
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs')
@@ -379,6 +379,16 @@ class Tap13(unittest.TestCase):
         v = gate.judge(log)
         self.assertEqual(v.splats[0].kind, 'stale-access')
         self.assertEqual(v.splats[0].test, 'gpu.one_two_pass.madv_dontneed_zeroes')
+
+    def test_a_kernel_message_on_the_header_line_still_starts_the_tests(self):
+        # Recorded in 6.12's hmm boot under QEMU (the console of pipeline
+        # run 6): the PS/2 probe printed on the line init was writing.
+        log = HARNESS.replace('TAP version 13\n', 'TAP version 13input: ImExPS/2 Generic '
+                              'Explorer Mouse as /devices/platform/i8042/serio1/input/input2\n\n')
+        v = gate.judge(log)
+        self.assertNotIn('no KTAP output', ' '.join(str(f) for f in v.failures))
+        self.assertEqual((v.count('pass'), v.count('fail'), v.count('skip')), (1, 1, 1))
+        self.assertTrue(kunitrun._ktap(log).startswith('TAP version 13\n1..3\n'))
 
     def test_splat_before_the_tests_is_boot(self):
         log = read('splats/warning.txt') + HARNESS
