@@ -53,7 +53,10 @@ class BaseDef:
         # Another base's kernel with a series of its own: the profiles'
         # fragments for that base apply, and the tree is "<package>-<name>".
         self.variant_of = section.get('variant_of')
+        # "rig test" runs @test; "rig test --full" and the pipeline run
+        # @full after it as well.
         self.test = section.get('test', '').split()
+        self.full = section.get('full', '').split()
         self.mutants = section.get('mutants', '').split()
         self.mutant_profile = section.get('mutant_profile', 'fast')
         self.default = section.getboolean('default', False)
@@ -70,6 +73,10 @@ class BaseDef:
                 raise RigError(f'{BASES_INI}: base {name}: api_renames line '
                                f'"{line.strip()}" is not "old -> new"')
             self.api_renames.append(tuple(parts))
+
+    def steps(self, full: bool) -> list[str]:
+        """What "rig test" runs on this base, with --full if @full."""
+        return self.test + self.full if full else list(self.test)
 
     def fragments(self, arch: str) -> list[str]:
         """The base's fragments for a profile of kunit.py architecture @arch."""
@@ -139,10 +146,16 @@ def answers_to(name: str) -> tuple[str, ...]:
 
 
 def check_test_steps(bases: dict[str, BaseDef], profiles: Container[str]) -> None:
-    """Every word of a base's "test" is a profile or a step."""
+    """Every word of a base's "test" and "full" is a profile or a step,
+    and none is in both."""
     for b in bases.values():
-        bad = [w for w in b.test if w not in profiles and w not in STEPS]
-        if bad:
-            raise RigError(f'{BASES_INI}: base {b.name}: test names '
-                           f'{", ".join(bad)}, which is neither a profile nor '
-                           f'one of {", ".join(STEPS)}')
+        for key, words in (('test', b.test), ('full', b.full)):
+            bad = [w for w in words if w not in profiles and w not in STEPS]
+            if bad:
+                raise RigError(f'{BASES_INI}: base {b.name}: {key} names '
+                               f'{", ".join(bad)}, which is neither a profile nor '
+                               f'one of {", ".join(STEPS)}')
+        twice = sorted(set(b.test) & set(b.full))
+        if twice:
+            raise RigError(f'{BASES_INI}: base {b.name}: {", ".join(twice)} '
+                           'in both test and full')

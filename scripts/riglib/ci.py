@@ -71,7 +71,7 @@ def jobs(all_bases: dict[str, bases.BaseDef]) -> list[tuple[str, str, str | None
     """(base, step, shard or None) of every job, in bases.ini's order."""
     out: list[tuple[str, str, str | None]] = []
     for b in all_bases.values():
-        for step in b.test:
+        for step in b.steps(full=True):
             shards = MUTANT_SHARDS.get(b.name, 1) if step == 'mutants' else 1
             if shards == 1:
                 out.append((b.name, step, None))

@@ -86,6 +86,24 @@ class Bases(unittest.TestCase):
         with self.assertRaisesRegex(RigError, 'base a: test names mutnats'):
             bases.check_test_steps(bases.load(), profiles.load())
 
+    def test_full_adds_steps_after_test(self):
+        self.write(GOOD.replace('test = debug mutants',
+                                'test = debug mutants\nfull = smp hmm'))
+        a = bases.load()['a']
+        self.assertEqual(a.steps(full=False), ['debug', 'mutants'])
+        self.assertEqual(a.steps(full=True), ['debug', 'mutants', 'smp', 'hmm'])
+        bases.check_test_steps(bases.load(), profiles.load())
+
+    def test_a_bad_or_repeated_full_step_is_an_error(self):
+        self.write(GOOD.replace('test = debug mutants',
+                                'test = debug mutants\nfull = smp hmn'))
+        with self.assertRaisesRegex(RigError, 'base a: full names hmn'):
+            bases.check_test_steps(bases.load(), profiles.load())
+        self.write(GOOD.replace('test = debug mutants',
+                                'test = debug mutants\nfull = debug'))
+        with self.assertRaisesRegex(RigError, 'base a: debug in both test and full'):
+            bases.check_test_steps(bases.load(), profiles.load())
+
     def test_two_defaults_and_missing_fields_are_errors(self):
         self.write(GOOD.replace('backport_of = a', 'default = yes'))
         with self.assertRaisesRegex(RigError, 'exactly one base'):

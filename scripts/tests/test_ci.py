@@ -109,7 +109,8 @@ class Verdict(unittest.TestCase):
         rows, failures = ci.summarize(self.root, self.bases)
         self.assertEqual(failures, [])
         self.assertEqual(len([r for r in rows if r['step'] == 'mutants']),
-                         len([b for b in self.bases.values() if 'mutants' in b.test]))
+                         len([b for b in self.bases.values()
+                              if 'mutants' in b.steps(full=True)]))
 
     def test_a_step_that_stops_on_an_error_leaves_its_record(self):
         # The job's step fails before any build: its record says why, and
