@@ -13,11 +13,10 @@ comments and whitespace left out. Each definition is then
   differs     both have it, with other code;
   6.12 only   upstream has no definition of that name.
 
-README.md's table of differences (between the markers below) lists every
-definition that is neither identical nor renamed, with the behaviour and
-the reason. The
-check fails on a difference the table does not list, and on a row that no
-longer names a difference (a stale table hides the next one).
+configs/differences.ini lists every definition that is neither identical
+nor renamed, with its behaviour and the reason. The check fails on a
+difference the file does not list, and on a section that no longer names a
+difference (a stale list hides the next one).
 """
 
 import json
@@ -26,11 +25,11 @@ import re
 from typing import Any, Sequence
 
 from . import tree
-from .util import REPO, RigError, git, results_dir
+from .util import REPO, RigError, git, read_ini, results_dir
 
-README = os.path.join(REPO, 'README.md')
-BEGIN = '<!-- differences:begin -->'
-END = '<!-- differences:end -->'
+DIFFERENCES_INI = os.path.join(REPO, 'configs', 'differences.ini')
+# What a section of it must say.
+FIELDS = ('file', 'upstream', 'behaviour', 'why')
 
 IDENT = re.compile(r'[A-Za-z_]\w*')
 
@@ -201,36 +200,34 @@ def compare(old_tree: str, series_rev: str, new_tree: str,
     return rows
 
 
-def listed(readme: str = README) -> dict[str, str]:
-    """{definition: row text} of the README's table of differences."""
-    text = _read(readme) or ''
-    if BEGIN not in text or END not in text:
-        raise RigError(f'{readme} has no table of differences between {BEGIN} and {END}')
-    table = text.split(BEGIN, 1)[1].split(END, 1)[0]
+def listed(path: str = DIFFERENCES_INI) -> dict[str, dict[str, str]]:
+    """{definition: its fields} of the listed differences in @path."""
+    parser = read_ini(path)
     out = {}
-    for line in table.splitlines():
-        cells = [c.strip() for c in line.strip().strip('|').split('|')]
-        if len(cells) < 4 or set(cells[0]) <= set('-: ') or cells[0] == 'definition':
-            continue
-        out[cells[0].strip('`')] = line.strip()
+    for name in parser.sections():
+        missing = [k for k in FIELDS if not parser[name].get(k)]
+        if missing:
+            raise RigError(f'{path}: [{name}] lacks {", ".join(missing)}')
+        out[name] = dict(parser[name])
     return out
 
 
-def check(rows: list[dict[str, Any]], table: dict[str, str]) -> list[str]:
-    """The problems: differences the table lacks, rows it should not have."""
+def check(rows: list[dict[str, Any]], table: dict[str, dict[str, str]]) -> list[str]:
+    """The problems: differences the list lacks, sections it should not have."""
     problems = []
     differ = {r['definition']: r for r in rows
               if r['status'] not in ('identical', 'renamed')}
     for name, r in differ.items():
         if name not in table:
             problems.append(f'{r["file"]}: {name} ({r["status"]}) is not in '
-                            'README.md\'s table of differences')
+                            f'{os.path.relpath(DIFFERENCES_INI, REPO)}')
     names = {r['definition'] for r in rows}
     for name in table:
         if name not in differ:
             why = 'is identical to upstream (up to the API renames)' if name in names else \
                 'is not changed by the 6.12 series'
-            problems.append(f'README.md lists {name}, which {why}: drop the row')
+            problems.append(f'{os.path.relpath(DIFFERENCES_INI, REPO)} lists {name}, '
+                            f'which {why}: drop its section')
     return problems
 
 

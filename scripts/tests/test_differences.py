@@ -6,6 +6,7 @@ import tempfile
 import unittest
 
 from riglib import differences
+from riglib.util import RigError
 from tests.gitpatch import sh
 
 PRISTINE = '''#include <linux/x.h>
@@ -133,13 +134,19 @@ class Differences(unittest.TestCase):
         self.assertIn('lists helper, which is identical', problems[1])
         self.assertIn('lists gone, which is not changed', problems[2])
 
-    def test_readme_table_is_parsed(self):
-        readme = os.path.join(self.tmp, 'README.md')
-        with open(readme, 'w') as f:
-            f.write(f'x\n{differences.BEGIN}\n| definition | a | b | c |\n|---|---|---|---|\n'
-                    f'| `name` | f.c | f.c | other string |\n{differences.END}\n')
-        self.assertEqual(list(differences.listed(readme)), ['name'])
+    def test_the_list_is_parsed_and_a_section_must_say_why(self):
+        path = os.path.join(self.tmp, 'differences.ini')
+        with open(path, 'w') as f:
+            f.write('[struct thing]\nfile = f.c\nupstream = f.c\n'
+                    'behaviour = other string\nwhy = 6.12 API\n')
+        self.assertEqual(list(differences.listed(path)), ['struct thing'])
+        with open(path, 'w') as f:
+            f.write('[name]\nfile = f.c\nupstream = f.c\nbehaviour = other string\n')
+        with self.assertRaisesRegex(RigError, r'\[name\] lacks why'):
+            differences.listed(path)
 
+    def test_the_repo_list_is_well_formed(self):
+        self.assertTrue(differences.listed())
 
 if __name__ == '__main__':
     unittest.main()
