@@ -1,9 +1,10 @@
 """One rig at a time per cache: an exclusive lock on <cache>/rig.lock.
 
-The cache is shared state: setup re-points the cached trees' links at the
-checkout that runs, mutants patch the trees, builds write into them. Two
-rigs on one cache (two worktrees, two CI jobs, a second terminal) would
-build each other's code and report results for code they did not build.
+The cache is shared state: setup stages the running checkout's sources
+into the cached trees (one tree per base), mutants patch those trees,
+builds write into the build directories beside them. Two rigs on one cache
+(two worktrees, two CI jobs, a second terminal) would build each other's
+code and report results for code they did not build.
 So every command that touches the cache holds this lock for its whole run.
 A second rig waits, saying which checkout and command hold the cache, or,
 asked not to wait (--no-wait, $RIG_NO_WAIT), fails at once saying so.
@@ -76,7 +77,9 @@ class CacheLock:
                 raise RigError(f'the cache {self.cache} is in use by {holder}; '
                                'run again when it is done, without --no-wait to '
                                'wait for it, or with another RIG_CACHE') from None
-            info(f'waiting for the cache {self.cache}, in use by {holder}')
+            info(f'waiting for the cache {self.cache}, in use by {holder} (its '
+                 'trees hold one checkout\'s sources at a time; another RIG_CACHE '
+                 'runs beside it, with builds of its own)')
             start = time.monotonic()
             fcntl.flock(self.fd, fcntl.LOCK_EX)
             info(f'cache free after {time.monotonic() - start:.0f} s')

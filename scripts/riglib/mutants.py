@@ -1,9 +1,9 @@
 """Mutation check of the suites: every deliberately broken kernel is caught.
 
-A mutant is a patch in kunit/mutants/ that breaks one rule of the two-pass
-core (mm/mmu_notifier.c, in the cached tree) or of the fake GPU (fake-gpu/,
-in this repo). Its header names it, the suites to run and the test cases
-that must catch it:
+A mutant is a patch in mutants/<target>/ that breaks one rule of the code
+its folder names (TARGETS: the two-pass core, the fake GPU, xe, ...); its
+name is "<target>/<file name without .patch>". Its header names it, the
+suites to run and the test cases that must catch it (mutants/README.md):
 
   Mutant: <what is broken>
   Suites: <kunit.py filter glob>          (default: mmu_interval_two_pass)
@@ -12,11 +12,14 @@ that must catch it:
                                            xe's own code needs "xe")
   Caught-by: <suite.test> [<suite.test>...]
   ---
-  <unified diff against the tree, or against the repo for fake-gpu/>
+  <unified diff: against the kernel tree, or against the checkout for
+   the rig's own sources (fake-gpu/)>
 
-Each mutant is applied, the suites are built and run in the given profile
-(userspace mutants: in the userspace profile), and the mutant is reverted,
-whatever happened. A mutant passes the check
+Each mutant is applied to the cached tree (the rig's sources there are
+staged copies: the checkout is never patched), the suites are built and
+run in the given profile (userspace mutants: in the userspace profile),
+and the mutant is reverted, whatever happened; if the rig is killed first,
+the next setup reverts it (tree.temporary_patch()). A mutant passes the check
 when the run fails and every listed case failed (or was the one running
 when the kernel crashed or splatted). A crash counts against the one test
 that was running (the gate's crashed_in, a KUnit case found from the
@@ -29,11 +32,22 @@ import os
 import re
 from typing import Sequence
 
-from . import gate, kunitrun, profiles, tree, userspace
+from . import bases, gate, kunitrun, profiles, tree, userspace
 from .summary import Summary
-from .util import REPO, RigError, all_caught, git, info, run
+from .util import REPO, RigError, all_caught, info
 
-MUTANT_DIR = os.path.join(REPO, 'kunit', 'mutants')
+MUTANT_DIR = os.path.join(REPO, 'mutants')
+# Target folder -> where in the kernel tree its patches apply (git apply
+# --directory): the rig's own sources are staged under RIG_SUBDIR.
+TARGETS = {
+    'core': '',                         # mm/mmu_notifier.c
+    'fake-gpu': tree.RIG_SUBDIR,        # fake-gpu/, caught by KUnit
+    'userspace': tree.RIG_SUBDIR,       # fake-gpu/'s chardev, caught from processes
+    'xe': '',                           # xe's flows (drivers/gpu/drm/xe/)
+    'backport': '',                     # the 6.12 backport without one of its fixes
+    'rfc': '',                          # the rules of kernel-patches/rfc/
+    'upstream-shipped': '',             # 7.3.4's xe, without our upstream fixes
+}
 SUITE = 'mmu_interval_two_pass'
 TIMEOUT = 60
 USERSPACE = 'userspace'
@@ -43,7 +57,8 @@ class Mutant:
     def __init__(self, path: str, title: str, suites: str, caught: list[str],
                  files: list[str], profile: str | None) -> None:
         self.path = path
-        self.name = os.path.basename(path)[:-len('.patch')]
+        self.name = name_of(path)
+        self.target = os.path.basename(os.path.dirname(path))
         self.title = title
         self.suites = suites
         self.caught = caught
@@ -77,12 +92,44 @@ def parse(path: str) -> Mutant:
     return Mutant(path, title, suites, caught, files, profile)
 
 
-def _where(files: list[str], tree: str) -> str:
-    """The git work tree a mutant applies to: the repo for fake-gpu/."""
-    in_repo = [f.startswith('fake-gpu/') for f in files]
-    if any(in_repo) and not all(in_repo):
-        raise RigError('a mutant patches either fake-gpu/ or the kernel tree, not both')
-    return REPO if in_repo[0] else tree
+def name_of(path: str) -> str:
+    """"<target>/<stem>" of the mutant file @path."""
+    return f'{os.path.basename(os.path.dirname(path))}/{os.path.basename(path)[:-6]}'
+
+
+def all_paths() -> list[str]:
+    """Every mutant file, by target and name; RigError on a stray one."""
+    paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*', '*.patch')))
+    stray = [p for p in paths if os.path.basename(os.path.dirname(p)) not in TARGETS]
+    stray += glob.glob(os.path.join(MUTANT_DIR, '*.patch'))
+    if stray:
+        raise RigError(f'{", ".join(os.path.relpath(p, REPO) for p in stray)}: not in '
+                       f'a target folder of {os.path.relpath(MUTANT_DIR, REPO)}/ '
+                       f'({", ".join(TARGETS)})')
+    if not paths:
+        raise RigError(f'no mutants in {MUTANT_DIR}')
+    return paths
+
+
+def select(base: bases.BaseDef, names: Sequence[str] = ()) -> list[str]:
+    """The mutant files @base runs, or those called @names (any base)."""
+    paths = all_paths()
+    if not names:
+        paths = [p for p in paths if base.runs_mutant(name_of(p))]
+        if not paths:
+            raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
+        return paths
+    known = {name_of(p): p for p in paths}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
+                       + ', '.join(known))
+    return [known[n] for n in names]
+
+
+def result_name(name: str) -> str:
+    """The results directory of mutant @name: one level, no slash."""
+    return 'mutant-' + name.replace('/', '-')
 
 
 def _failed_tests(summary: Summary) -> set[str]:
@@ -119,22 +166,7 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
     A mutant is built in its own "Profile:", else in @profile. Userspace
     mutants boot @userspace_profile, a profile with a userspace boot.
     """
-    tree = base.tree
-    paths = sorted(glob.glob(os.path.join(MUTANT_DIR, '*.patch')))
-    if not paths:
-        raise RigError(f'no mutants in {MUTANT_DIR}')
-    if not names:
-        paths = [p for p in paths
-                 if base.definition.runs_mutant(os.path.basename(p)[:-len('.patch')])]
-        if not paths:
-            raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
-    else:
-        known = {os.path.basename(p)[:-len('.patch')]: p for p in paths}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
-                           + ', '.join(known))
-        paths = [known[n] for n in names]
+    paths = select(base.definition, names)
     paths = shard(paths, shard_spec)
     if not paths:
         info(f'shard {shard_spec} of {base.name}\'s mutants is empty')
@@ -144,37 +176,27 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
     own = dict(zip(wanted, profiles.select(sorted(wanted)))) if wanted else {}
     rows: list[tuple[str, bool, list[str], list[str]]] = []
     for m in mutants:
-        name, title, suites, caught, files = m.name, m.title, m.suites, m.caught, m.files
-        path = m.path
-        where = _where(files, tree)
-        if git(where, 'status', '--porcelain', '--', *files):
-            raise RigError(f'{", ".join(files)} in {where} has uncommitted edits; '
-                           'commit or drop them before running mutants')
-        res = run(['git', '-C', where, 'apply', path], check=False, capture=True)
-        if res.returncode != 0:
-            raise RigError(f'mutant {name} does not apply: {res.stderr.strip()}')
+        name, title, suites, caught = m.name, m.title, m.suites, m.caught
         info(f'mutant {name}: {title}')
-        try:
+        with tree.temporary_patch(base.tree, m.path, TARGETS[m.target]):
             if suites == USERSPACE:
                 if userspace_profile is None:
                     raise RigError(f'mutant {name} needs a profile with a userspace boot')
                 # Only the tests that catch it: the whole suite takes a
                 # minute per boot.
                 summary = userspace.run(base, userspace_profile, version,
-                                        name=f'mutant-{name}', jobs=jobs, tests=caught)
+                                        name=result_name(name), jobs=jobs, tests=caught)
             else:
                 summary = kunitrun.run_profile(base, own.get(m.profile, profile)
                                                if m.profile else profile,
                                                version, jobs,
-                                               filter_glob=suites, name=f'mutant-{name}',
+                                               filter_glob=suites, name=result_name(name),
                                                timeout=TIMEOUT)
-        finally:
-            run(['git', '-C', where, 'apply', '-R', path])
         failed = _failed_tests(summary)
         missed = [c for c in caught if c not in failed]
         ok = not summary.passed and not missed and not summary.build_failed
         if summary.build_failed:
-            failed = {'(build failed: see results/mutant-%s/build.log)' % name}
+            failed = {f'(build failed: see results/{result_name(name)}/build.log)'}
         rows.append((name, ok, sorted(failed), missed))
     print()
     for name, ok, failing, missed in rows:

@@ -62,10 +62,10 @@ def worktree(base: tree.Base, side: str) -> str:
     if not _wired_at(wt, commit):
         info(f'checking out the {side} side ({commit[:12]}) in {wt}')
         git(wt, 'checkout', '-q', '-f', '--detach', commit)
-        tree.link_repo_dirs(wt)
+        tree.stage_repo_sources(wt)
         tree.commit_wiring(wt, hooks=[])
     else:
         # New repo dirs (a kunit/ added since) are linked; nothing is
         # rewritten that did not change.
-        tree.link_repo_dirs(wt)
+        tree.stage_repo_sources(wt)
     return wt

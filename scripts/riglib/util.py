@@ -56,10 +56,13 @@ def info(msg: str) -> None:
 
 def run(cmd: Sequence[str], cwd: str | None = None, check: bool = True,
         capture: bool = False, env: dict[str, str] | None = None,
-        timeout: float | None = None) -> subprocess.CompletedProcess[str]:
-    """Run @cmd; on failure raise RigError naming the command."""
+        timeout: float | None = None,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run @cmd (with @input on its stdin); on failure raise RigError
+    naming the command."""
     try:
         res = subprocess.run(cmd, cwd=cwd, env=env, timeout=timeout, text=True,
+                             input=input,
                              stdout=subprocess.PIPE if capture else None,
                              stderr=subprocess.PIPE if capture else None)
     except FileNotFoundError as err:

@@ -1,13 +1,12 @@
-"""kunit/mutants/: the header of a mutant and what counts as caught."""
+"""mutants/: the header of a mutant, where it applies and what counts as caught."""
 
-import glob
 import os
 import shutil
 import subprocess
 import tempfile
 import unittest
 
-from riglib import gate, kunitrun, mutants, profiles
+from riglib import bases, gate, kunitrun, mutants, profiles, tree
 from riglib.gate import Failure
 from riglib.summary import Summary
 from riglib.util import REPO, RigError, all_caught
@@ -32,15 +31,17 @@ class Mutants(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.tmp)
 
-    def write(self, text, name='m.patch'):
+    def write(self, text, name='xe/m.patch'):
         path = os.path.join(self.tmp, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, 'w') as f:
             f.write(text)
         return path
 
     def test_header(self):
         m = mutants.parse(self.write(XE))
-        self.assertEqual(m.name, 'm')
+        self.assertEqual(m.name, 'xe/m')
+        self.assertEqual(m.target, 'xe')
         self.assertEqual(m.profile, 'xe')
         self.assertEqual(m.suites, 'xe_userptr_two_pass')
         self.assertEqual(m.caught, ['xe_userptr_two_pass.xe_userptr_concurrent',
@@ -111,22 +112,57 @@ class Mutants(unittest.TestCase):
 
     def test_every_repo_mutant_names_a_known_profile(self):
         known = profiles.load()
-        for path in glob.glob(os.path.join(mutants.MUTANT_DIR, '*.patch')):
+        for path in mutants.all_paths():
             m = mutants.parse(path)
             if m.profile:
                 self.assertIn(m.profile, known, path)
 
-    def test_every_mutant_of_the_repo_applies(self):
+    def test_every_mutant_of_the_rig_sources_applies(self):
         """A mutant of fake-gpu/ that no longer applies would stop "rig
-        mutants" an hour into "rig test"; the repo is at hand here."""
-        for path in sorted(glob.glob(os.path.join(mutants.MUTANT_DIR, '*.patch'))):
+        mutants" an hour into "rig test"; the checkout is at hand here."""
+        for path in mutants.all_paths():
             m = mutants.parse(path)
-            if mutants._where(m.files, '/nonexistent') != REPO:
+            if mutants.TARGETS[m.target] != tree.RIG_SUBDIR:
                 continue
             res = subprocess.run(['git', '-C', REPO, 'apply', '--check', path],
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            self.assertEqual(res.returncode, 0, f'{os.path.basename(path)}: {res.stdout}')
+            self.assertEqual(res.returncode, 0, f'{m.name}: {res.stdout}')
 
+    def test_names_come_from_the_folders(self):
+        names = [mutants.name_of(p) for p in mutants.all_paths()]
+        self.assertIn('fake-gpu/bind-no-read-retry', names)
+        self.assertIn('core/finish-order-reversed', names)
+        self.assertEqual(mutants.result_name('fake-gpu/bind-no-read-retry'),
+                         'mutant-fake-gpu-bind-no-read-retry')
+        # Every base's globs name at least one mutant, and every mutant
+        # runs on some base.
+        known = bases.load()
+        for b in known.values():
+            if b.mutants:
+                self.assertTrue(mutants.select(b), b.name)
+        for name in names:
+            self.assertTrue(any(b.runs_mutant(name) for b in known.values()), name)
+
+    def test_a_mutant_outside_a_target_folder_is_an_error(self):
+        saved = mutants.MUTANT_DIR
+        mutants.MUTANT_DIR = self.tmp
+        try:
+            self.write(XE, 'core/a.patch')
+            self.assertEqual([mutants.name_of(p) for p in mutants.all_paths()], ['core/a'])
+            self.write(XE, 'b.patch')
+            with self.assertRaisesRegex(RigError, 'b.patch: not in a target folder'):
+                mutants.all_paths()
+            os.unlink(os.path.join(self.tmp, 'b.patch'))
+            self.write(XE, 'nosuch/c.patch')
+            with self.assertRaisesRegex(RigError, 'nosuch/c.patch: not in a target folder'):
+                mutants.all_paths()
+        finally:
+            mutants.MUTANT_DIR = saved
+
+    def test_unknown_mutant_names_the_known_ones(self):
+        with self.assertRaisesRegex(RigError, 'unknown mutant core/nosuch; known: .*'
+                                    'core/finish-order-reversed'):
+            mutants.select(bases.select('upstream'), ['core/nosuch'])
 
 if __name__ == '__main__':
     unittest.main()

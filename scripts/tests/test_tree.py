@@ -2,12 +2,13 @@
 
 import os
 import shutil
+import signal
 import tempfile
 import time
 import unittest
 
-from riglib import sides, tree
-from riglib.util import RigError
+from riglib import kunitrun, mutants, profiles, sides, tree
+from riglib.util import REPO, RigError
 from tests.gitpatch import make_patch, sh
 
 NOTIFIER = ''.join(f'line {i}\n' for i in range(1, 40))
@@ -86,9 +87,109 @@ class MiniTree(unittest.TestCase):
         log = sh(base.tree, 'git', 'log', '--format=%s')
         self.assertIn(tree.WIRING_SUBJECT, log)
         self.assertIn('source "lib/two-pass-rig/Kconfig"', self.tree_file(base, 'lib/Kconfig.debug'))
-        self.assertTrue(os.path.islink(os.path.join(base.tree, 'lib/two-pass-rig/kunit')))
+        staged = os.path.join(base.tree, 'lib/two-pass-rig/kunit')
+        self.assertFalse(os.path.islink(staged))
+        self.assertEqual(read(os.path.join(staged, 'Kconfig')),
+                         read(os.path.join(REPO, 'kunit', 'Kconfig')))
         # Debian's "ignore everything" rule is gone, so new files show up.
         self.assertNotIn('/*', self.tree_file(base, '.gitignore'))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+
+    def test_staging_copies_by_content_and_a_rewritten_copy_is_newer(self):
+        base = self.setup()
+        rig = os.path.join(base.tree, tree.RIG_SUBDIR)
+        kconfig = os.path.join(rig, 'kunit', 'Kconfig')
+        old = time.time() - 3600
+        os.utime(kconfig, (old, old))
+        # Unchanged content: not rewritten, mtime kept (its object stays).
+        self.assertEqual(tree.stage_repo_sources(base.tree), 0)
+        self.assertEqual(os.stat(kconfig).st_mtime, old)
+        # Changed content (a mutant, an edit in the tree): the checkout's
+        # content comes back with a fresh mtime, even though the checkout's
+        # file is older than the copy was.
+        with open(kconfig, 'a') as f:
+            f.write('# changed\n')
+        os.utime(kconfig, (old + 10, old + 10))
+        before = time.time()
+        self.assertEqual(tree.stage_repo_sources(base.tree), 1)
+        self.assertEqual(read(kconfig), read(os.path.join(REPO, 'kunit', 'Kconfig')))
+        self.assertGreaterEqual(os.stat(kconfig).st_mtime, before - 1)
+        # A file the checkout does not have goes; an older rig's symlink
+        # into the checkout becomes a copy.
+        stray = os.path.join(rig, 'fake-gpu', 'stray.c')
+        with open(stray, 'w') as f:
+            f.write('x\n')
+        shutil.rmtree(os.path.join(rig, 'kunit'))
+        os.symlink(os.path.join(REPO, 'kunit'), os.path.join(rig, 'kunit'))
+        tree.stage_repo_sources(base.tree)
+        self.assertFalse(os.path.exists(stray))
+        self.assertFalse(os.path.islink(os.path.join(rig, 'kunit')))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+
+    def test_a_temporary_patch_is_reverted_even_after_a_kill(self):
+        base = self.setup()
+        patch = os.path.join(self.tmp, 'm.patch')
+        with open(patch, 'w') as f:
+            f.write(make_patch(self.tmp, 'm', NOTIFIER.replace('line 5\n', 'line five\n'),
+                               NOTIFIER.replace('line 5\n', 'line MUTANT\n'), 'm'))
+        with tree.temporary_patch(base.tree, patch):
+            self.assertIn('line MUTANT', self.tree_file(base))
+        self.assertNotIn('line MUTANT', self.tree_file(base))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+        # Killed inside the block: nothing reverts it then, the next setup does.
+        ctx = tree.temporary_patch(base.tree, patch)
+        ctx.__enter__()
+        self.assertIn('line MUTANT', self.tree_file(base))
+        self.setup()
+        self.assertNotIn('line MUTANT', self.tree_file(base))
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+
+    def test_a_patch_that_does_not_apply_leaves_nothing(self):
+        base = self.setup()
+        patch = os.path.join(self.tmp, 'm.patch')
+        with open(patch, 'w') as f:
+            f.write(make_patch(self.tmp, 'm', NOTIFIER, NOTIFIER.replace('line 7\n', 'x\n'),
+                               'm').replace('line 6', 'line six'))
+        with self.assertRaisesRegex(RigError, 'm.patch does not apply'):
+            with tree.temporary_patch(base.tree, patch):
+                pass
+        self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
+
+    def test_a_mutants_run_killed_mid_mutant_leaves_the_checkout_alone(self):
+        """SIGKILL while a fake-GPU mutant is being built (a CI timeout, the
+        OOM killer): the checkout is untouched, and the next setup takes the
+        mutant out of the tree's staged copy."""
+        base = self.setup()
+        name = 'fake-gpu/bind-no-read-retry'
+        m = mutants.parse(mutants.select(base.definition, [name])[0])
+        rel = m.files[0]
+        checkout_file = os.path.join(REPO, rel)
+        staged = os.path.join(base.tree, tree.RIG_SUBDIR, rel)
+        before = (read(checkout_file), sh(REPO, 'git', 'status', '--porcelain'))
+        building = os.path.join(self.tmp, 'building')
+        pid = os.fork()
+        if pid == 0:    # the rig: stopped for good inside the mutant's build
+            try:
+                def build(*args, **kwargs):
+                    with open(building, 'w') as f:
+                        f.write('x')
+                    time.sleep(120)
+                kunitrun.run_profile = build
+                mutants.run_mutants(base, profiles.select(['fast'])[0], '6.12.99', 1,
+                                    names=[name])
+            finally:
+                os._exit(1)
+        deadline = time.monotonic() + 60
+        while not os.path.exists(building) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        self.assertTrue(os.path.exists(building), 'the mutant was never built')
+        self.assertNotEqual(read(staged), read(checkout_file), 'the mutant was not applied')
+        self.assertEqual((read(checkout_file), sh(REPO, 'git', 'status', '--porcelain')),
+                         before)
+        self.setup()
+        self.assertEqual(read(staged), read(checkout_file))
         self.assertEqual(sh(base.tree, 'git', 'status', '--porcelain'), '')
 
     def test_rerun_unchanged_is_a_fast_no_op(self):
@@ -246,7 +347,7 @@ class MiniTree(unittest.TestCase):
                              tree.WIRING_SUBJECT)
             self.assertEqual(sh(wt, 'git', 'rev-parse', 'HEAD~1').strip(),
                              sides.commit_of(base, side))
-            self.assertTrue(os.path.islink(os.path.join(wt, 'lib/two-pass-rig/kunit')))
+            self.assertTrue(os.path.isfile(os.path.join(wt, 'lib/two-pass-rig/kunit/Kconfig')))
             self.assertIn('source "lib/two-pass-rig/Kconfig"',
                           read(os.path.join(wt, 'lib/Kconfig.debug')))
             self.assertEqual(sh(wt, 'git', 'status', '--porcelain'), '')
