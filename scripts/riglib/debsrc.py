@@ -157,7 +157,11 @@ def fetch(pkg: Package, dest: str) -> str:
                            + res.stderr.strip())
         deb = os.path.join(work, debs[0])
         want = _expected_sha256(pkg)
-        if want and _sha256(deb) != want:
+        if want is None:
+            raise RigError(f'{debs[0]}: {pkg.suite}\'s index gives no SHA256 for '
+                           f'{pkg.name} {pkg.version}, so the download cannot be '
+                           'checked; nothing was kept')
+        if _sha256(deb) != want:
             raise RigError(f'{debs[0]}: SHA256 does not match {pkg.suite}\'s index '
                            '(corrupt download); nothing was kept, run again')
         unpacked = os.path.join(work, 'unpacked')

@@ -344,10 +344,14 @@ def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Exp
     the entries of the base it is a variant of), count (default 1)
     and, for warnings, site = FILE FUNCTION, which matches the WARN_ON()'s
     location in both the 6.12 and the 7.3 first-line formats.
+
+    A missing or empty file is an error: without its entries every
+    warning a test provokes on purpose would be reported as a dozen
+    unexpected splats, with nothing pointing at the file.
     """
     parser = configparser.ConfigParser(interpolation=None)
     if not os.path.isfile(path):
-        return []
+        raise RigError(f'the allowlist of expected splats {path} is missing')
     wanted = set(basedefs.answers_to(base)) if base is not None else None
     out = []
     try:
@@ -366,6 +370,8 @@ def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Exp
             out.append(Expected(name.split(' @ ')[0].strip(), sec['kind'],
                                 re.compile(sec.get('match', '')), count,
                                 tuple(site) if site else None))
+        if not parser.sections():
+            raise RigError(f'the allowlist of expected splats {path} has no entries')
     except (KeyError, ValueError, re.error, configparser.Error) as err:
         raise RigError(f'{path}: {err}') from err
     return out

@@ -36,7 +36,9 @@ if tool == 'apt-cache' and args[0] == 'madison':
         print(f' {args[1]} | {v} | http://deb.debian.org/debian trixie-backports/main')
     sys.exit(0)
 if tool == 'apt-cache' and args[0] == 'show':
-    print('Package: linux-source-7.3\nSHA256: ' + os.environ['FAKE_APT_SHA'])
+    print('Package: linux-source-7.3')
+    if mode != 'no-sha':
+        print('SHA256: ' + os.environ['FAKE_APT_SHA'])
     sys.exit(0)
 if tool == 'apt-get' and args[0] == 'download':
     name = args[1].replace('=', '_') + '_all.deb'
@@ -132,6 +134,12 @@ class Fetch(unittest.TestCase):
     def test_corrupt_download_keeps_nothing(self):
         os.environ['FAKE_APT_MODE'] = 'corrupt'
         with self.assertRaisesRegex(RigError, 'SHA256 does not match'):
+            debsrc.fetch(self.pkg, self.dest)
+        self.assert_nothing_left()
+
+    def test_a_download_that_cannot_be_checked_is_refused(self):
+        os.environ['FAKE_APT_MODE'] = 'no-sha'
+        with self.assertRaisesRegex(RigError, 'index gives no SHA256 .* cannot be checked'):
             debsrc.fetch(self.pkg, self.dest)
         self.assert_nothing_left()
 

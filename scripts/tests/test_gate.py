@@ -15,10 +15,11 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import unittest
 
 from riglib import gate, kunitrun
-from riglib.util import cache_dir
+from riglib.util import RigError, cache_dir
 
 LOGS = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs')
 SUITE = 'mmu_interval_two_pass'
@@ -187,6 +188,16 @@ class Warnings(unittest.TestCase):
         old = {e.test for e in gate.load_expected(ini, base='6.12')}
         self.assertIn(RULE9, up & old)
         self.assertIn('xe_rtp.xe_rtp_process_to_sr_tests.match-or-xfail', old - up)
+
+    def test_a_missing_or_empty_allowlist_is_an_error_naming_it(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ini = os.path.join(tmp, 'expected-splats.ini')
+            with self.assertRaisesRegex(RigError, f'{ini} is missing'):
+                gate.load_expected(ini, base='upstream')
+            with open(ini, 'w') as f:
+                f.write('# nothing\n')
+            with self.assertRaisesRegex(RigError, f'{ini} has no entries'):
+                gate.load_expected(ini, base='upstream')
 
     def test_a_variant_takes_its_kernels_entries(self):
         # upstream-rfc runs upstream's 7.3 (variant_of): xe's RTP tests
