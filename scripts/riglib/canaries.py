@@ -43,6 +43,18 @@ def load() -> list[Canary]:
     return canaries
 
 
+def select(names: Sequence[str] = ()) -> list[Canary]:
+    """The canaries called @names, or all; an unknown name is an error."""
+    canaries = load()
+    if not names:
+        return canaries
+    known = [c['name'] for c in canaries]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RigError(f'unknown canary {", ".join(unknown)}; known: {", ".join(known)}')
+    return [c for c in canaries if c['name'] in names]
+
+
 def detected(summary: Summary) -> list[tuple[str, str]]:
     """(detector, first line of its report) pairs that failed @summary."""
     found = [(s['kind'], s['first_lines'][0]) for s in summary.splats]
@@ -55,13 +67,7 @@ def detected(summary: Summary) -> list[tuple[str, str]]:
 def run_canaries(base: tree.Base, profiles: dict[str, profiles_mod.Profile], version: str,
                  jobs: int, names: Sequence[str] = ()) -> int:
     """Run the canaries; @profiles maps names to profiles, with a 'default'."""
-    canaries = load()
-    if names:
-        known = {c['name'] for c in canaries}
-        unknown = [n for n in names if n not in known]
-        if unknown:
-            raise RigError(f'unknown canary {", ".join(unknown)}; known: {", ".join(known)}')
-        canaries = [c for c in canaries if c['name'] in names]
+    canaries = select(names)
     rows: list[tuple[str, bool, tuple[str, str] | None, list[tuple[str, str]]]] = []
     for c in canaries:
         info(f'canary {c["name"]}: expecting {" or ".join(c["detectors"])}')
