@@ -60,7 +60,9 @@ def boot_args(root: str, seed: int | None, iters: int | None, extra: Sequence[st
     @root is the hostfs root directory (unused for an initramfs boot);
     @programs are what init runs, in order, from the root.
     """
-    args = ['kunit.enable=0']
+    # rig_init writes the programs' output to /dev/kmsg, a record per line
+    # (whole lines on the console); unlimited, or the kernel drops records.
+    args = ['kunit.enable=0', 'printk.devkmsg=on']
     if seed is not None:
         args.append(f'fake_gpu_fuzz_seed={seed}')
     if boot == 'hostfs':

@@ -401,6 +401,24 @@ class Tap13(unittest.TestCase):
         self.assertEqual((v.count('pass'), v.count('fail'), v.count('skip')), (1, 1, 1))
         self.assertTrue(kunitrun._ktap(log).startswith('TAP version 13\n1..3\n'))
 
+    def test_init_records_with_a_kernel_message_between_them(self):
+        # rig_init writes each line as a /dev/kmsg record: the console
+        # prints records whole, with the kernel's timestamp, and a message
+        # printed while "not ok 2" was being written comes before or after
+        # it, never inside (userspace/rig_init.c; the old init's direct
+        # writes lost that result and reported the boot incomplete).
+        lines = HARNESS.splitlines(keepends=True)
+        records = ''.join(lines[:1] + [f'[    1.{300 + i:06d}] {ln}'
+                                       for i, ln in enumerate(lines[1:])])
+        probe = '[    1.300009] input: ImExPS/2 Generic Explorer Mouse as /devices/x\n'
+        at = records.index('not ok 2')
+        at = records.rindex('\n', 0, at) + 1
+        v = gate.judge(records[:at] + probe + records[at:])
+        self.assertEqual((v.count('pass'), v.count('fail'), v.count('skip')), (1, 1, 1))
+        self.assertIn('test failed: gpu.one_two_pass.madv_dontneed_zeroes',
+                      [str(f) for f in v.failures])
+        self.assertNotIn('incomplete', ' '.join(str(f) for f in v.failures))
+
     def test_splat_before_the_tests_is_boot(self):
         log = read('splats/warning.txt') + HARNESS
         self.assertEqual(gate.judge(log).splats[0].test, 'boot')

@@ -2,11 +2,44 @@
 
 import configparser
 import os
+import subprocess
 import tempfile
 import unittest
 
 from riglib import profiles, qemu, userspace
 from riglib.util import RigError
+
+
+# A program that writes its result line in two pieces, with time between
+# them for a kernel message to land in (as the PS/2 probe did), and a last
+# line without its newline.
+SPLIT_WRITER = '''#!/bin/sh
+printf 'not '
+sleep 0.2
+echo 'ok 1 - split'
+printf '# no newline'
+'''
+
+
+class Init(unittest.TestCase):
+    """userspace/rig_init.c, run as an ordinary process: it then writes the
+    records it would give /dev/kmsg to $rig_records, a line each."""
+
+    def test_each_line_of_a_program_is_one_record(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            userspace.build_init(tmp)
+            prog = os.path.join(tmp, 'prog')
+            with open(prog, 'w') as f:
+                f.write(SPLIT_WRITER)
+            os.chmod(prog, 0o755)
+            records = os.path.join(tmp, 'records')
+            res = subprocess.run([os.path.join(tmp, userspace.INIT), prog],
+                                 env=dict(os.environ, rig_records=records), timeout=30)
+            self.assertEqual(res.returncode, 0)
+            with open(records) as f:
+                self.assertEqual(f.read().splitlines(),
+                                 ['<5>not ok 1 - split', '<5># no newline',
+                                  f'<5>rig_init: {prog} exited with 0'])
 
 
 class BootArgs(unittest.TestCase):
@@ -22,6 +55,11 @@ class BootArgs(unittest.TestCase):
         self.assertNotIn('.', 'fake_gpu_fuzz_seed')
         # init's own arguments come after "--", and are the programs.
         self.assertEqual(args[args.index('--') + 1:], ['/fake_gpu_test'])
+
+    def test_init_records_are_not_rate_limited(self):
+        for boot in ('hostfs', 'initramfs'):
+            args = userspace.boot_args('/r', 1, None, boot=boot)
+            self.assertLess(args.index('printk.devkmsg=on'), args.index('--'))
 
     def test_extra_kernel_args_go_to_the_kernel_not_to_init(self):
         args = userspace.boot_args('/r', 1, None, ['fake_gpu.canary=leak'])
