@@ -58,7 +58,15 @@ class BaseDef:
         self.test = section.get('test', '').split()
         self.full = section.get('full', '').split()
         self.mutants = section.get('mutants', '').split()
-        self.mutant_profile = section.get('mutant_profile', 'fast')
+        self.mutant_profile = section.get('mutant_profile', '')
+        if self.mutants and not self.mutant_profile:
+            raise RigError(f'{BASES_INI}: base {name} has mutants but no mutant_profile')
+        try:
+            self.mutant_shards = section.getint('mutant_shards', 1)
+        except ValueError as err:
+            raise RigError(f'{BASES_INI}: base {name}: mutant_shards is not a number') from err
+        if self.mutant_shards < 1:
+            raise RigError(f'{BASES_INI}: base {name}: mutant_shards must be at least 1')
         self.default = section.getboolean('default', False)
         # The base this one's series is a backport of (rig differences).
         self.backport_of = section.get('backport_of')

@@ -272,7 +272,7 @@ SCENARIOS = (
 
 def write(console: str, summary: Summary) -> dict[str, Any]:
     points = parse(console)
-    rdir = os.path.join(results_dir(), 'bench')
+    rdir = os.path.join(results_dir(), summary.profile)
     if not points:
         raise RigError('the benchmark printed no BENCH lines: see '
                        f'{os.path.relpath(rdir, REPO)}/console.log')

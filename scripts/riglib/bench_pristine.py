@@ -41,7 +41,6 @@ import statistics
 from . import bench, kunitrun, profiles, sides, tree
 from .util import RigError, info, results_dir
 
-PROFILE = 'bench-core'
 SUITE = 'mmu_notifier_core_bench'
 OUT = 'bench-pristine'
 # The series may cost single-pass notifiers at most 2 %.
@@ -114,7 +113,7 @@ def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
         raise RigError(f'--boots must be at least 2, not {boots}')
     if reps < 1:
         raise RigError(f'--reps must be at least 1, not {reps}')
-    profile = profiles.select([PROFILE])[0]
+    profile = profiles.for_command('bench --pristine')
     version = tree.kernel_version(base.tree)
     out = os.path.join(results_dir(), OUT)
     shutil.rmtree(out, ignore_errors=True)

@@ -27,19 +27,14 @@ from .util import REPO, RigError, cache_dir, git, info, results_dir, run
 
 EXEC_TIMEOUT = 600
 
-# Builds every file of the series: DRM_XE selects MMU_NOTIFIER (mm/
-# mmu_notifier.c) and the xe files are xe's own. The rig's suites are left
-# out: they need patch 1 and are not part of the series. The base's
-# fragments and the xe profile's fragments for the base are added.
-FRAGMENTS = ['configs/common.config', 'configs/xe.config']
-XE_PROFILE = 'xe'
-
 
 def fragments(base: tree.Base) -> list[str]:
-    frags = [os.path.join(REPO, f) for f in FRAGMENTS]
-    xe = profiles.load().get(XE_PROFILE)
-    extra = xe.base_fragments.get(base.definition.kernel, []) if xe else []
-    return frags[:1] + base.definition.fragments('um') + frags[1:] + extra
+    """The configuration of each step: the profile of "bisect-build"
+    (configs/profiles.ini). It builds every file of the series: DRM_XE
+    selects MMU_NOTIFIER (mm/mmu_notifier.c) and the xe files are xe's own.
+    The rig's suites are left out: they need patch 1 and are not part of
+    the series."""
+    return kunitrun.fragments(base, profiles.for_command('bisect-build'))
 
 # gcc: "path:line:col: warning: text [-Wflag]"; sparse: the same shape.
 # Diagnostics counted by (file, kind, text).
@@ -123,11 +118,11 @@ def worktree(base: tree.Base) -> str:
 
 
 def _build(base: tree.Base, wt: str, bdir: str, jobs: int, log: str) -> tuple[bool, float]:
-    cmd = kunitrun._kunit_cmd(wt, 'build', bdir, jobs)
+    cmd = kunitrun.kunit_cmd(wt, 'build', bdir, jobs)
     for frag in fragments(base):
         cmd += ['--kunitconfig', frag]
     t0 = time.monotonic()
-    rc, timed_out = kunitrun._logged(cmd, wt, log, kunitrun.BUILD_TIMEOUT,
+    rc, timed_out = kunitrun.logged(cmd, wt, log, kunitrun.BUILD_TIMEOUT,
                                      what='[bisect] still building', bdir=bdir)
     return rc == 0 and not timed_out, round(time.monotonic() - t0, 1)
 
@@ -135,18 +130,12 @@ def _build(base: tree.Base, wt: str, bdir: str, jobs: int, log: str) -> tuple[bo
 def _exec(base: tree.Base, wt: str, bdir: str, jobs: int,
           log: str) -> tuple[dict[str, int], list[str]]:
     """Boot the step's kernel; (pass, fail, skip) counts and gate failures."""
-    cmd = kunitrun._kunit_cmd(wt, 'exec', bdir, jobs) + ['--timeout', str(EXEC_TIMEOUT)]
+    cmd = kunitrun.kunit_cmd(wt, 'exec', bdir, jobs) + ['--timeout', str(EXEC_TIMEOUT)]
     test_log = os.path.join(bdir, 'test.log')
     if os.path.exists(test_log):
         os.unlink(test_log)
-    _, killed = kunitrun._logged(cmd, wt, log, EXEC_TIMEOUT + kunitrun.EXEC_MARGIN)
-    try:
-        with open(test_log, errors='backslashreplace') as f:
-            console = f.read()
-    except OSError:
-        console = ''
-    with open(log[:-len('exec.log')] + 'console.log', 'w') as f:
-        f.write(console)
+    _, killed = kunitrun.logged(cmd, wt, log, EXEC_TIMEOUT + kunitrun.EXEC_MARGIN)
+    console = kunitrun.save_console(bdir, log[:-len('exec.log')] + 'console.log')
     v = gate.judge(console, gate.load_expected(base=base.name), timed_out=killed)
     return {'passed': v.count('pass'), 'failed': v.count('fail'),
             'skipped': v.count('skip')}, [str(f) for f in v.failures]
@@ -171,7 +160,7 @@ def _check(wt: str, bdir: str, objs: list[str], files: list[str], checker: str,
                 if os.path.exists(p):
                     os.unlink(p)
     cmd = ['make', '-C', wt, 'ARCH=um', f'O={bdir}', 'CC=ccache gcc', *extra, *objs]
-    res = run(cmd, check=False, capture=True, env=kunitrun._env())
+    res = run(cmd, check=False, capture=True, env=kunitrun.build_env())
     with open(log, 'w') as f:
         f.write(res.stdout + res.stderr)
     if res.returncode != 0:
@@ -220,8 +209,8 @@ def bisect_build(base: tree.Base, jobs: int, checks: bool = True) -> dict[str, A
         missing = [o for o in here if not os.path.exists(os.path.join(bdir, o))]
         if missing:
             raise RigError('the bisect configuration does not build '
-                           + ', '.join(missing) + ': extend FRAGMENTS in '
-                           'scripts/riglib/bisect.py')
+                           + ', '.join(missing) + ': extend the fragments of the '
+                           'bisect-build profile in configs/profiles.ini')
         step.tests, step.gate_failures = _exec(
             base, wt, bdir, jobs, os.path.join(rdir, f'{i:02d}-exec.log'))
         if checks:

@@ -28,15 +28,16 @@ def load() -> list[Canary]:
     canaries = []
     for name in parser.sections():
         sec = parser[name]
-        if 'suites' not in sec or 'detectors' not in sec:
-            raise RigError(f'{CANARIES_INI}: canary {name} needs suites and detectors')
+        if 'suites' not in sec or 'detectors' not in sec or 'profile' not in sec:
+            raise RigError(f'{CANARIES_INI}: canary {name} needs suites, detectors and '
+                           'a profile (its own or [DEFAULT]\'s)')
         try:
             timeout = sec.getint('timeout', DEFAULT_TIMEOUT)
         except ValueError as err:
             raise RigError(f'{CANARIES_INI}: canary {name}: bad timeout') from err
         canaries.append({'name': name, 'suites': sec['suites'],
                          'canary': sec.get('canary', name),
-                         'profile': sec.get('profile'),
+                         'profile': sec['profile'],
                          'detectors': sec['detectors'].split(),
                          'kernel_args': sec.get('kernel_args', '').split(),
                          'timeout': timeout})
@@ -66,15 +67,15 @@ def detected(summary: Summary) -> list[tuple[str, str]]:
 
 def run_canaries(base: tree.Base, profiles: dict[str, profiles_mod.Profile], version: str,
                  jobs: int, names: Sequence[str] = ()) -> int:
-    """Run the canaries; @profiles maps names to profiles, with a 'default'."""
+    """Run the canaries; @profiles maps names to profiles."""
     canaries = select(names)
     rows: list[tuple[str, bool, tuple[str, str] | None, list[tuple[str, str]]]] = []
     for c in canaries:
         info(f'canary {c["name"]}: expecting {" or ".join(c["detectors"])}')
-        if (c['profile'] or 'default') not in profiles:
+        if c['profile'] not in profiles:
             raise RigError(f'{CANARIES_INI}: canary {c["name"]}: unknown profile '
                            f'{c["profile"]}')
-        profile = profiles[c['profile'] or 'default']
+        profile = profiles[c['profile']]
         kernel_args = [f'fake_gpu.canary={c["canary"]}', *c['kernel_args']]
         if c['suites'] == USERSPACE:
             summary = userspace.run(base, profile, version, kernel_args=kernel_args,

@@ -20,7 +20,7 @@ import re
 import shutil
 from typing import Any
 
-from . import tree as tree_mod
+from . import diffs, tree as tree_mod
 from .util import REPO, RigError, results_dir, run
 
 # parse_info(): {source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}
@@ -45,45 +45,15 @@ def added_lines(patch: str, path: str = CORE_FILE,
     """New-file line numbers of the '+' lines @patch adds to @path.
 
     With a dict @texts, also record each line's text there.
-
-    Hunks are walked by the line counts of their headers: a blank
-    context line may be written as an empty line (git's
-    diff.suppressBlankEmpty, which the rig's export uses), so a body
-    line's first character alone does not say where the hunk ends.
     """
     lines: set[int] = set()
-    current, new_line, old_left, new_left = None, 0, 0, 0
-    with open(patch, errors='replace') as f:
-        for number, text in enumerate(f, 1):
-            if old_left or new_left:
-                kind = text[:1] if text.strip('\r\n') else ' '
-                if kind == '\\':
-                    continue
-                if kind not in ' +-' or (kind != '+' and old_left == 0) or \
-                   (kind != '-' and new_left == 0):
-                    raise RigError(f'{patch}:{number}: hunk body does not '
-                                   'match its @@ line counts')
-                if kind != '+':
-                    old_left -= 1
-                if kind != '-':
-                    if kind == '+' and current == path:
-                        lines.add(new_line)
-                        if texts is not None:
-                            texts[new_line] = text[1:].rstrip('\r\n')
-                    new_line += 1
-                    new_left -= 1
-                continue
-            if text.startswith('+++ '):
-                current = text[4:].strip()
-                current = current[2:] if current.startswith('b/') else current
-                continue
-            m = re.match(r'@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@', text)
-            if m:
-                old_left = int(m.group(1) or 1)
-                new_line = int(m.group(2))
-                new_left = int(m.group(3) or 1)
-    if old_left or new_left:
-        raise RigError(f'{patch}: last hunk ends before its @@ line counts')
+    for hunk in diffs.parse_file(patch):
+        if hunk.path != path:
+            continue
+        for number, text in hunk.added():
+            lines.add(number)
+            if texts is not None:
+                texts[number] = text
     return lines
 
 

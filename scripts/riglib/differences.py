@@ -24,7 +24,7 @@ import os
 import re
 from typing import Any, Sequence
 
-from . import tree
+from . import diffs, tree
 from .util import REPO, RigError, git, read_ini, results_dir
 
 DIFFERENCES_INI = os.path.join(REPO, 'configs', 'differences.ini')
@@ -131,18 +131,12 @@ def _name(head: str) -> str | None:
 def changed_lines(tree: str, base_rev: str, rev: str) -> dict[str, set[int]]:
     """{path: set of new-file line numbers} that @rev changes from @base_rev."""
     out: dict[str, set[int]] = {}
-    path = None
     diff = git(tree, 'diff', '-U0', '--no-color', base_rev, rev)
-    for line in diff.splitlines():
-        if line.startswith('+++ '):
-            path = line[6:] if line.startswith('+++ b/') else None
-            continue
-        m = re.match(r'@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@', line)
-        if m and path:
-            first, count = int(m.group(1)), int(m.group(2) or 1)
+    for h in diffs.parse(diff, f'git diff {base_rev} {rev}'):
+        if h.path:
             # A pure deletion (count 0) changes the line it follows.
-            rng = range(first, first + count) if count else range(first, first + 1)
-            out.setdefault(path, set()).update(rng)
+            out.setdefault(h.path, set()).update(
+                range(h.new_start, h.new_start + max(h.new_count, 1)))
     return out
 
 

@@ -28,7 +28,6 @@ from . import gate, kunitrun, profiles, qemu, sides, tree, userspace
 from .summary import Summary
 from .util import RigError, info, results_dir, run
 
-PROFILE = 'hmm'
 PROGRAM = 'hmm-tests'
 # hmm-tests' hugetlbfs cases skip without free huge pages. With THP for
 # every anonymous mapping (the kernel's default, "always") the exclusive,
@@ -68,7 +67,7 @@ def side(base: tree.Base, profile: profiles.Profile, wt: str, commit: str, bdir:
     """Build and boot one side, worktree @wt at @commit; its summary."""
     os.makedirs(rdir)
     fields: dict[str, Any] = {**base.result_fields(), 'commit': commit}
-    summary = Summary(profile=f'{PROFILE}-{os.path.basename(rdir)}', kernel_version=version,
+    summary = Summary(profile=f'{profile.name}-{os.path.basename(rdir)}', kernel_version=version,
                       build_dir=bdir, **fields)
     failure = kunitrun.build(base, profile, jobs, rdir, summary, tree=wt, bdir=bdir)
     if failure:
@@ -114,9 +113,9 @@ def run_hmm(base: tree.Base, jobs: int) -> int:
     """The comparison on @base; 0 if the series loses nothing, else 1."""
     if not base.series:
         raise RigError(f'base {base.name} has no series: nothing to compare')
-    profile = profiles.select([PROFILE])[0]
+    profile = profiles.for_command('hmm')
     version = tree.kernel_version(base.tree)
-    out = os.path.join(results_dir(), PROFILE)
+    out = os.path.join(results_dir(), profile.name)
     shutil.rmtree(out, ignore_errors=True)
     summaries = {}
     for name, which in zip(SIDES, sides.SIDES):

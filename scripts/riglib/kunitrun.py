@@ -4,12 +4,11 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from typing import Sequence
 
-from . import gate, profiles, qemu, report, tree as tree_mod
+from . import gate, proc, profiles, qemu, report, tree as tree_mod
 from .gate import BUILD, Failure
 from .summary import Summary
 from .util import RigError, cache_dir, git, info, results_dir
@@ -48,7 +47,7 @@ def gcov_compiler_dir() -> str:
     return out
 
 
-def _kunit_cmd(tree: str, verb: str, bdir: str, jobs: int | None,
+def kunit_cmd(tree: str, verb: str, bdir: str, jobs: int | None,
                profile: profiles.Profile | None = None) -> list[str]:
     """kunit.py @verb for @profile's architecture (UML without a profile)."""
     arch = profile.arch if profile is not None else 'um'
@@ -64,7 +63,8 @@ def _kunit_cmd(tree: str, verb: str, bdir: str, jobs: int | None,
     return cmd
 
 
-def _env() -> dict[str, str]:
+def build_env() -> dict[str, str]:
+    """The environment of a kunit.py command: ccache's directory in the cache."""
     env = dict(os.environ)
     env.setdefault('CCACHE_DIR', os.path.join(cache_dir(), 'ccache'))
     return env
@@ -76,13 +76,8 @@ def exec_env(tree: str, profile: profiles.Profile | None, bdir: str) -> dict[str
     Under QEMU, that of the accelerator the rig chose (riglib.qemu).
     """
     if profile is None or not profile.qemu:
-        return _env()
-    return qemu.env(profile, qemu.kernel_image(tree, profile, bdir), _env())
-
-
-# A long step says it is alive this often: a clean kernel build is silent
-# for minutes otherwise, and CI kills jobs that print nothing for long.
-HEARTBEAT = 60
+        return build_env()
+    return qemu.env(profile, qemu.kernel_image(tree, profile, bdir), build_env())
 
 
 def objects_built(bdir: str, since: float) -> int:
@@ -99,37 +94,35 @@ def objects_built(bdir: str, since: float) -> int:
     return count
 
 
-def _logged(cmd: list[str], cwd: str, log: str, timeout: float,
-            env: dict[str, str] | None = None, what: str | None = None,
-            bdir: str | None = None) -> tuple[int, bool]:
-    """Run @cmd with its output in @log; return (returncode, timed_out).
+def logged(cmd: list[str], cwd: str, log: str, timeout: float,
+           env: dict[str, str] | None = None, what: str | None = None,
+           bdir: str | None = None) -> tuple[int, bool]:
+    """proc.run_logged() of a kunit.py command: (returncode, timed out).
 
-    Every HEARTBEAT seconds a line says that @what is still running and,
-    for a build in @bdir, how many objects it has written so far.
+    Every proc.HEARTBEAT seconds a line says that @what is still running
+    and, for a build in @bdir, how many objects it has written so far.
     """
-    start, wall = time.monotonic(), time.time()
-    with open(log, 'w') as out:
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env or _env(), stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            while True:
-                left = timeout - (time.monotonic() - start)
-                try:
-                    return proc.wait(timeout=max(0, min(HEARTBEAT, left))), False
-                except subprocess.TimeoutExpired:
-                    if time.monotonic() - start >= timeout:
-                        raise
-                if what:
-                    built = (f', {objects_built(bdir, wall)} objects written'
-                             if bdir else '')
-                    info(f'{what}: {time.monotonic() - start:.0f} s{built}')
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return proc.returncode, True
-        except KeyboardInterrupt:
-            os.killpg(proc.pid, signal.SIGKILL)
-            raise
+    wall = time.time()
+
+    def alive(seconds: float) -> str:
+        built = f', {objects_built(bdir, wall)} objects written' if bdir else ''
+        return f'{what}: {seconds:.0f} s{built}'
+
+    return proc.run_logged(cmd, log, timeout, cwd=cwd, env=env or build_env(),
+                           alive=alive if what else None)
+
+
+def save_console(bdir: str, out: str) -> str:
+    """The console of kunit.py's last run in @bdir (its test.log), copied
+    to @out; empty if the kernel never started."""
+    try:
+        with open(os.path.join(bdir, 'test.log'), errors='backslashreplace') as f:
+            console = f.read()
+    except OSError:
+        console = ''
+    with open(out, 'w') as f:
+        f.write(console)
+    return console
 
 
 def _ktap(console: str) -> str:
@@ -173,12 +166,12 @@ def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,
     tree = tree or base.tree
     bdir = bdir or build_dir(base, profile)
     os.makedirs(bdir, exist_ok=True)
-    cmd = _kunit_cmd(tree, 'build', bdir, jobs, profile)
+    cmd = kunit_cmd(tree, 'build', bdir, jobs, profile)
     for frag in fragments(base, profile):
         cmd += ['--kunitconfig', frag]
     log = os.path.join(rdir, 'build.log')
     t0 = time.monotonic()
-    rc, timed_out = _logged(cmd, tree, log, BUILD_TIMEOUT,
+    rc, timed_out = logged(cmd, tree, log, BUILD_TIMEOUT,
                             what=f'[{profile.name}] still building', bdir=bdir)
     if summary is not None:
         summary.build_seconds = round(time.monotonic() - t0, 1)
@@ -221,7 +214,7 @@ def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jo
             return summary
 
     info(f'[{name}] running the tests (timeout {timeout} s)')
-    cmd = _kunit_cmd(tree, 'exec', bdir, jobs, profile)
+    cmd = kunit_cmd(tree, 'exec', bdir, jobs, profile)
     cmd += ['--timeout', str(timeout), '--json=' + os.path.join(rdir, 'kunit.json')]
     for arg in list(profile.kernel_args) + list(kernel_args):
         cmd += ['--kernel_args', arg]
@@ -231,7 +224,7 @@ def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jo
     if os.path.exists(test_log):
         os.unlink(test_log)
     t0 = time.monotonic()
-    rc, killed = _logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
+    rc, killed = logged(cmd, tree, os.path.join(rdir, 'kunit.log'),
                          timeout + EXEC_MARGIN, exec_env(tree, profile, bdir),
                          what=f'[{name}] still running the tests')
     summary.run_seconds = round(time.monotonic() - t0, 1)
@@ -239,13 +232,7 @@ def run_profile(base: tree_mod.Base, profile: profiles.Profile, version: str, jo
         kunit_out = f.read()
     timed_out = killed or 'timed out after' in kunit_out or \
         summary.run_seconds >= timeout
-    try:
-        with open(test_log, errors='backslashreplace') as f:
-            console = f.read()
-    except OSError:
-        console = ''
-    with open(os.path.join(rdir, 'console.log'), 'w') as f:
-        f.write(console)
+    console = save_console(bdir, os.path.join(rdir, 'console.log'))
     why = None
     if timed_out:
         why = 'kunit.py --timeout' if not killed else 'runner killed kunit.py'
@@ -282,7 +269,7 @@ def name_crashed_case(tree: str, bdir: str, summary: Summary, filter_glob: str |
 def list_tests(tree: str, bdir: str, filter_glob: str | None,
                profile: profiles.Profile | None = None) -> list[str]:
     """The "suite.case" names a built kernel runs for @filter_glob, in order."""
-    cmd = _kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests']
+    cmd = kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests']
     if filter_glob:
         cmd.append(filter_glob)
     res = subprocess.run(cmd, cwd=tree, env=exec_env(tree, profile, bdir),

@@ -9,7 +9,9 @@ suites to run and the test cases that must catch it (mutants/README.md):
   Suites: <kunit.py filter glob>          (default: mmu_interval_two_pass)
           or "userspace": boot the userspace tests (userspace/) instead
   Profile: <profile>                      (default: the base's mutant_profile;
-                                           xe's own code needs "xe")
+                                           xe's own code needs "xe"; a
+                                           userspace mutant, a profile with
+                                           a userspace boot)
   Caught-by: <suite.test> [<suite.test>...]
   ---
   <unified diff: against the kernel tree, or against the checkout for
@@ -17,7 +19,7 @@ suites to run and the test cases that must catch it (mutants/README.md):
 
 Each mutant is applied to the cached tree (the rig's sources there are
 staged copies: the checkout is never patched), the suites are built and
-run in the given profile (userspace mutants: in the userspace profile),
+run in the given profile (userspace mutants: booted into userspace/),
 and the mutant is reverted, whatever happened; if the rig is killed first,
 the next setup reverts it (tree.temporary_patch()). A mutant passes the check
 when the run fails and every listed case failed (or was the one running
@@ -32,7 +34,7 @@ import os
 import re
 from typing import Sequence
 
-from . import bases, gate, kunitrun, profiles, tree, userspace
+from . import bases, diffs, gate, kunitrun, profiles, tree, userspace
 from .summary import Summary
 from .util import REPO, RigError, all_caught, info
 
@@ -71,7 +73,6 @@ def parse(path: str) -> Mutant:
     title: str | None = None
     suites = SUITE
     caught: list[str] = []
-    files: list[str] = []
     profile: str | None = None
     with open(path) as f:
         for line in f:
@@ -84,8 +85,7 @@ def parse(path: str) -> Mutant:
             elif line.startswith('Caught-by:'):
                 caught = [c if '.' in c else f'{SUITE}.{c}'
                           for c in line.split(':', 1)[1].split()]
-            elif line.startswith('+++ b/'):
-                files.append(line[6:].strip())
+    files = diffs.files(diffs.parse_file(path))
     if not title or not caught or not files:
         raise RigError(f'{os.path.relpath(path, REPO)}: needs "Mutant:" and '
                        '"Caught-by:" header lines and a diff')
@@ -158,13 +158,10 @@ def shard(paths: list[str], spec: str | None) -> list[str]:
 
 
 def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: int,
-                names: Sequence[str] = (),
-                userspace_profile: profiles.Profile | None = None,
-                shard_spec: str | None = None) -> int:
+                names: Sequence[str] = (), shard_spec: str | None = None) -> int:
     """Run every mutant, or those in @names; 0 if all were caught.
 
-    A mutant is built in its own "Profile:", else in @profile. Userspace
-    mutants boot @userspace_profile, a profile with a userspace boot.
+    A mutant is built in its own "Profile:", else in @profile.
     """
     paths = select(base.definition, names)
     paths = shard(paths, shard_spec)
@@ -178,18 +175,18 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
     for m in mutants:
         name, title, suites, caught = m.name, m.title, m.suites, m.caught
         info(f'mutant {name}: {title}')
+        built_in = own[m.profile] if m.profile else profile
+        if suites == USERSPACE and not built_in.userspace:
+            raise RigError(f'mutant {name}: "Suites: userspace" needs a "Profile:" '
+                           'with a userspace boot')
         with tree.temporary_patch(base.tree, m.path, TARGETS[m.target]):
             if suites == USERSPACE:
-                if userspace_profile is None:
-                    raise RigError(f'mutant {name} needs a profile with a userspace boot')
                 # Only the tests that catch it: the whole suite takes a
                 # minute per boot.
-                summary = userspace.run(base, userspace_profile, version,
+                summary = userspace.run(base, built_in, version,
                                         name=result_name(name), jobs=jobs, tests=caught)
             else:
-                summary = kunitrun.run_profile(base, own.get(m.profile, profile)
-                                               if m.profile else profile,
-                                               version, jobs,
+                summary = kunitrun.run_profile(base, built_in, version, jobs,
                                                filter_glob=suites, name=result_name(name),
                                                timeout=TIMEOUT)
         failed = _failed_tests(summary)

@@ -82,6 +82,15 @@ def select(names: Sequence[str]) -> list[Profile]:
     return [profiles[n] for n in names]
 
 
+def for_command(command: str) -> Profile:
+    """The profile that "scripts/rig @command" builds (its "command")."""
+    found = [p for p in load().values() if p.command == command]
+    if len(found) != 1:
+        raise RigError(f'{PROFILES_INI}: {len(found)} profiles have "command = '
+                       f'{command}"; the command needs exactly one')
+    return found[0]
+
+
 def select_for_run(names: Sequence[str]) -> list[Profile]:
     """select() for "rig run": a profile of another command is an error."""
     selected = select(names)

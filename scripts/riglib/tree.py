@@ -38,7 +38,7 @@ import shutil
 import time
 from typing import Any, Iterator, Sequence
 
-from . import bases, debsrc, lock
+from . import bases, debsrc, diffs, lock
 from .util import REPO, RigError, cache_dir, git, info, run
 
 # The backport series, applied to a --kernel tree without the two-pass core.
@@ -457,17 +457,8 @@ def _failed_hunk(tree: str, patch: str) -> str:
         err = res.stderr.strip().splitlines()
         return err[-1] if err else 'git am failed (see above)'
     fname, line = m.group(1), int(m.group(2))
-    hunk = None
-    current = None
-    with open(patch, errors='replace') as f:
-        for text in f:
-            if text.startswith('+++ '):
-                current = text[4:].strip()
-                current = current[2:] if current.startswith('b/') else current
-            h = re.match(r'@@ -(\d+)(?:,\d+)? \+\d+(?:,\d+)? @@.*', text)
-            if h and current == fname and int(h.group(1)) == line:
-                hunk = text.rstrip('\n')
-                break
+    hunk = next((h.header for h in diffs.parse_file(patch)
+                 if h.path == fname and h.old_start == line), None)
     return f'{fname}, hunk "{hunk or "@@ -" + str(line)}"'
 
 

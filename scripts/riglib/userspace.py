@@ -17,12 +17,11 @@ import os
 import random
 import shlex
 import shutil
-import signal
 import subprocess
 import time
 from typing import Sequence
 
-from . import kunitrun, profiles, qemu, tree
+from . import kunitrun, proc, profiles, qemu, tree
 from .summary import Summary
 from .util import REPO, RigError, info, results_dir
 
@@ -191,16 +190,8 @@ def boot(cmd: list[str], rdir: str, timeout: float = BOOT_TIMEOUT,
         accel = (env or {}).get('RIG_QEMU_ACCEL')
         f.write((f'RIG_QEMU_ACCEL={accel} ' if accel else '') + shlex.join(cmd) + '\n')
     t0 = time.monotonic()
-    timed_out = False
-    with open(os.path.join(rdir, 'console.log'), 'w', errors='backslashreplace') as out:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, env=env,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            timed_out = True
+    _, timed_out = proc.run_logged(cmd, os.path.join(rdir, 'console.log'), timeout,
+                                   env=env)
     seconds = round(time.monotonic() - t0, 1)
     with open(os.path.join(rdir, 'console.log'), errors='backslashreplace') as f:
         return f.read(), seconds, timed_out

@@ -145,14 +145,26 @@ class Bases(unittest.TestCase):
             bases.load()
 
     def test_mutant_globs(self):
-        cases = {'eagain-* x': {'eagain-walk-continues': True, 'x': True, 'xy': False},
-                 '* !backport-*': {'xe-submit-before-zap': True,
-                                   'backport-without-0005': False}}
+        cases = {'core/eagain-* x': {'core/eagain-walk-continues': True, 'x': True,
+                                     'xy': False},
+                 '* !backport/*': {'xe/submit-before-zap': True,
+                                   'backport/without-0005': False}}
         for globs, runs in cases.items():
-            self.write(GOOD.replace('default = yes', f'default = yes\nmutants = {globs}'))
+            self.write(GOOD.replace('default = yes', f'default = yes\nmutants = {globs}\n'
+                                    'mutant_profile = fast'))
             a = bases.load()['a']
             for mutant, expected in runs.items():
                 self.assertEqual(a.runs_mutant(mutant), expected, (globs, mutant))
+
+    def test_mutants_need_a_profile_and_shards_a_number(self):
+        self.write(GOOD.replace('default = yes', 'default = yes\nmutants = core/*'))
+        with self.assertRaisesRegex(RigError, 'base a has mutants but no mutant_profile'):
+            bases.load()
+        for shards, error in (('x', 'is not a number'), ('0', 'must be at least 1')):
+            self.write(GOOD.replace('default = yes', 'default = yes\nmutants = core/*\n'
+                                    f'mutant_profile = fast\nmutant_shards = {shards}'))
+            with self.assertRaisesRegex(RigError, f'mutant_shards {error}'):
+                bases.load()
 
     def test_api_renames(self):
         self.write(GOOD.replace('backport_of = a', 'backport_of = a\napi_renames = '

@@ -5,6 +5,7 @@ import tempfile
 import unittest
 
 from riglib import bench, bench_pristine
+from riglib.summary import Summary
 from riglib.util import RigError
 
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'logs', 'bench.log')
@@ -90,7 +91,7 @@ class Bench(unittest.TestCase):
 
     def test_no_points_is_an_error(self):
         with self.assertRaisesRegex(RigError, 'no BENCH lines'):
-            bench.write('KTAP version 1\n', {'kernel_version': '6.12'})
+            bench.write('KTAP version 1\n', Summary('bench', '6.12'))
 
 
 def core_point(mode, k, median):

@@ -67,7 +67,7 @@ class CheckLog(unittest.TestCase):
         self.assertIn('PASS', res.stdout)
         res = self.rig(os.path.join(LOGS, 'no-such.log'))
         self.assertEqual(res.returncode, 2)
-        self.assertIn('cannot read', res.stderr)
+        self.assertIn('no-such.log: no such file', res.stderr)
 
 
 if __name__ == '__main__':

@@ -43,9 +43,15 @@ class Compare(unittest.TestCase):
         self.assertTrue(hmm.compare(self.BASE, series)['failures'])
 
     def test_the_profile_is_not_for_rig_run(self):
-        self.assertEqual(profiles.load()[hmm.PROFILE].command, 'hmm')
+        name = profiles.for_command('hmm').name
         with self.assertRaisesRegex(Exception, 'scripts/rig hmm'):
-            profiles.select_for_run([hmm.PROFILE])
+            profiles.select_for_run([name])
+
+    def test_every_command_that_builds_has_its_one_profile(self):
+        for command in ('hmm', 'bench', 'bench --pristine', 'coverage', 'bisect-build'):
+            self.assertEqual(profiles.for_command(command).command, command)
+        with self.assertRaisesRegex(Exception, '0 profiles have "command = nosuch"'):
+            profiles.for_command('nosuch')
 
 
 if __name__ == '__main__':

@@ -1,4 +1,4 @@
-"""kunitrun._logged(): the log, the time limit and the heartbeat of long steps."""
+"""kunitrun.logged(): the log, the time limit and the heartbeat of long steps."""
 
 import contextlib
 import io
@@ -6,24 +6,24 @@ import os
 import tempfile
 import unittest
 
-from riglib import kunitrun
+from riglib import kunitrun, proc
 
 
 class Logged(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.log = os.path.join(self.tmp.name, 'step.log')
-        self.saved = kunitrun.HEARTBEAT
-        kunitrun.HEARTBEAT = 0.2
+        self.saved = proc.HEARTBEAT
+        proc.HEARTBEAT = 0.2
 
     def tearDown(self):
-        kunitrun.HEARTBEAT = self.saved
+        proc.HEARTBEAT = self.saved
         self.tmp.cleanup()
 
     def run_logged(self, script, timeout, **kwargs):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
-            rc, timed_out = kunitrun._logged(['sh', '-c', script], self.tmp.name, self.log,
+            rc, timed_out = kunitrun.logged(['sh', '-c', script], self.tmp.name, self.log,
                                              timeout, env=dict(os.environ), **kwargs)
         return rc, timed_out, out.getvalue()
 

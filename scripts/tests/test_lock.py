@@ -46,11 +46,15 @@ class CacheLock(unittest.TestCase):
         shutil.rmtree(self.tmp)
 
     def rig(self, *args):
-        # "export" of a --kernel that is no tree: it fails once it has the
-        # lock, touching nothing, which is all this test needs.
-        return subprocess.Popen([RIG, *args, '--kernel', os.path.join(self.tmp, 'none'),
-                                 'export'], env=self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        # "export" of a --kernel tree that was never set up: its arguments
+        # are good, and it fails once it has the lock, touching nothing,
+        # which is all this test needs.
+        kernel = os.path.join(self.tmp, 'kernel')
+        os.makedirs(os.path.join(kernel, 'mm'), exist_ok=True)
+        for name in ('Makefile', 'mm/mmu_notifier.c'):
+            open(os.path.join(kernel, name), 'w').close()
+        return subprocess.Popen([RIG, *args, '--kernel', kernel, 'export'], env=self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def test_second_rig_waits_and_says_for_what(self):
         second = self.rig()
@@ -65,14 +69,14 @@ class CacheLock(unittest.TestCase):
         rest, _ = second.communicate(timeout=30)
         self.assertEqual(second.returncode, 2)
         self.assertRegex(rest, r'rig: cache free after \d+ s\n')
-        self.assertIn('not a kernel source tree', rest)
+        self.assertIn('no cached tree', rest)
 
     def test_no_wait_fails_at_once(self):
         second = self.rig('--no-wait')
         out, _ = second.communicate(timeout=30)
         self.assertEqual(second.returncode, 2)
         self.assertIn(f'the cache {self.cache} is in use by pid {self.holder.pid}', out)
-        self.assertNotIn('not a kernel source tree', out)
+        self.assertNotIn('no cached tree', out)
         self.assertIsNone(self.holder.poll())
 
     def test_results_name_the_checkout_and_commit(self):

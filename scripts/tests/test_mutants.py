@@ -116,6 +116,10 @@ class Mutants(unittest.TestCase):
             m = mutants.parse(path)
             if m.profile:
                 self.assertIn(m.profile, known, path)
+            if m.suites == mutants.USERSPACE:
+                self.assertTrue(m.profile and known[m.profile].userspace,
+                                f'{m.name}: a userspace mutant needs a Profile: that '
+                                'boots into userspace')
 
     def test_every_mutant_of_the_rig_sources_applies(self):
         """A mutant of fake-gpu/ that no longer applies would stop "rig
