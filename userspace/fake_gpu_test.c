@@ -537,7 +537,7 @@ struct bad_size {
 	__u32 a;
 };
 
-/* A test device: a character device for root only (README.md says why). */
+/* A test device: a character device for root only (docs/userspace.md says why). */
 TEST(device_node_root_only)
 {
 	struct stat st;

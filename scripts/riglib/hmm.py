@@ -128,7 +128,7 @@ def run_hmm(base: tree.Base, jobs: int) -> int:
                                os.path.join(out, name), version)
     # A side fails on its own for a splat, a crash, a timeout or a build;
     # which tests fail is the comparison's to judge (some fail on the
-    # base too, see README.md).
+    # base too, see docs/upstream.md).
     failures = [f'{name}: {f}' for name, s in summaries.items() for f in s.failures
                 if f.kind != gate.TEST]
     results = {}
