@@ -22,7 +22,7 @@ import shutil
 import time
 from typing import Any
 
-from . import gate, kunitrun, profiles, tree
+from . import diffs, gate, kunitrun, profiles, tree
 from .util import REPO, RigError, cache_dir, git, info, results_dir, run
 
 EXEC_TIMEOUT = 600
@@ -94,14 +94,7 @@ class Step:
 
 def touched_files(patches: list[str]) -> list[str]:
     """The files the patches of the series change, from their diffs."""
-    files = set()
-    for path in patches:
-        with open(path, errors='replace') as f:
-            for line in f:
-                m = re.match(r'^\+\+\+ b/(\S+)', line)
-                if m:
-                    files.add(m.group(1))
-    return sorted(files)
+    return sorted({f for path in patches for f in diffs.files(diffs.parse_file(path))})
 
 
 def worktree(base: tree.Base) -> str:

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from . import gate, kunitrun, profiles as profiles_mod, tree, userspace
 from .summary import Summary
-from .util import REPO, RigError, all_caught, info, read_ini
+from .util import REPO, RigError, all_caught, by_name, info, read_ini
 
 # A canaries.ini entry: name, suites, canary, profile, detectors,
 # kernel_args, timeout.
@@ -49,11 +49,7 @@ def select(names: Sequence[str] = ()) -> list[Canary]:
     canaries = load()
     if not names:
         return canaries
-    known = [c['name'] for c in canaries]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise RigError(f'unknown canary {", ".join(unknown)}; known: {", ".join(known)}')
-    return [c for c in canaries if c['name'] in names]
+    return by_name({c['name']: c for c in canaries}, names, 'canary')
 
 
 def detected(summary: Summary) -> list[tuple[str, str]]:

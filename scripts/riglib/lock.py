@@ -13,6 +13,13 @@ The lock is flock(2) on the file: the kernel drops it when its holder
 exits, however it exits, so there is no stale lock to clean up. Who holds
 it is written into the same file once it is taken, for the next one to
 read.
+
+The rig's long children (kunit.py and its build, a booted kernel) run in
+process groups of their own, so that a timeout can kill them whole; a rig
+killed with SIGKILL leaves them running, building in the cache. They
+inherit the lock's file descriptor (inherited_fds()), and flock(2) locks
+the open file, not the process: the cache stays locked until the last of
+them has exited too.
 """
 
 import fcntl
@@ -25,6 +32,13 @@ from typing import Any
 from .util import REPO, RigError, cache_dir, info, run
 
 LOCK_NAME = 'rig.lock'
+# The descriptor of the lock this process holds, if any.
+_held: int | None = None
+
+
+def inherited_fds() -> tuple[int, ...]:
+    """What a child of the rig keeps open: the cache lock, if held."""
+    return (_held,) if _held is not None else ()
 
 
 def checkout_fields() -> dict[str, str | None]:
@@ -88,9 +102,13 @@ class CacheLock:
                   'since': time.strftime('%Y-%m-%d %H:%M:%S')}
         os.ftruncate(self.fd, 0)
         os.pwrite(self.fd, json.dumps(me).encode(), 0)
+        global _held
+        _held = self.fd
         return self
 
     def __exit__(self, *exc: object) -> None:
+        global _held
+        _held = None
         if self.fd is not None:
             os.ftruncate(self.fd, 0)
             fcntl.flock(self.fd, fcntl.LOCK_UN)

@@ -36,7 +36,7 @@ from typing import Sequence
 
 from . import bases, diffs, gate, kunitrun, profiles, tree, userspace
 from .summary import Summary
-from .util import REPO, RigError, all_caught, info
+from .util import REPO, RigError, all_caught, by_name, info
 
 MUTANT_DIR = os.path.join(REPO, 'mutants')
 # Target folder -> where in the kernel tree its patches apply (git apply
@@ -119,12 +119,20 @@ def select(base: bases.BaseDef, names: Sequence[str] = ()) -> list[str]:
         if not paths:
             raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
         return paths
-    known = {name_of(p): p for p in paths}
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise RigError(f'unknown mutant {", ".join(unknown)}; known: '
-                       + ', '.join(known))
-    return [known[n] for n in names]
+    return by_name({name_of(p): p for p in paths}, names, 'mutant')
+
+
+def check(paths: list[str]) -> None:
+    """Parse every mutant of @paths and check the profiles their headers
+    name; RigError on the first that is wrong."""
+    known = profiles.load()
+    for m in map(parse, paths):
+        if m.profile and m.profile not in known:
+            raise RigError(f'{os.path.relpath(m.path, REPO)}: Profile: {m.profile} is '
+                           'not in configs/profiles.ini')
+        if m.suites == USERSPACE and not (m.profile and known[m.profile].userspace):
+            raise RigError(f'{os.path.relpath(m.path, REPO)}: "Suites: userspace" needs '
+                           'a "Profile:" with a userspace boot')
 
 
 def result_name(name: str) -> str:
@@ -168,6 +176,7 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
     if not paths:
         info(f'shard {shard_spec} of {base.name}\'s mutants is empty')
         return 0
+    check(paths)
     mutants = [parse(p) for p in paths]
     wanted = {m.profile for m in mutants if m.profile}
     own = dict(zip(wanted, profiles.select(sorted(wanted)))) if wanted else {}
@@ -176,9 +185,6 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
         name, title, suites, caught = m.name, m.title, m.suites, m.caught
         info(f'mutant {name}: {title}')
         built_in = own[m.profile] if m.profile else profile
-        if suites == USERSPACE and not built_in.userspace:
-            raise RigError(f'mutant {name}: "Suites: userspace" needs a "Profile:" '
-                           'with a userspace boot')
         with tree.temporary_patch(base.tree, m.path, TARGETS[m.target]):
             if suites == USERSPACE:
                 # Only the tests that catch it: the whole suite takes a

@@ -11,6 +11,7 @@ import subprocess
 import time
 from typing import Callable
 
+from . import lock
 from .util import RigError, info
 
 # A long step says it is alive this often: a clean kernel build is silent
@@ -30,9 +31,11 @@ def run_logged(cmd: list[str], log: str, timeout: float, cwd: str | None = None,
     start = time.monotonic()
     with open(log, 'w', errors='backslashreplace') as out:
         try:
+            # The cache lock goes with it: see riglib.lock.
             proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
                                     stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+                                    start_new_session=True,
+                                    pass_fds=lock.inherited_fds())
         except FileNotFoundError as err:
             raise RigError(f'cannot run {cmd[0]}: {err.strerror}') from err
         try:

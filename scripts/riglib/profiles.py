@@ -4,7 +4,7 @@ import configparser
 import os
 from typing import Sequence
 
-from .util import REPO, RigError, read_ini
+from .util import REPO, RigError, by_name, read_ini
 
 PROFILES_INI = os.path.join(REPO, 'configs', 'profiles.ini')
 # The userspace boot of a UML kernel (True) and of a QEMU one (False): UML
@@ -75,11 +75,7 @@ def select(names: Sequence[str]) -> list[Profile]:
     profiles = load()
     if not names:
         return [p for p in profiles.values() if p.default]
-    unknown = [n for n in names if n not in profiles]
-    if unknown:
-        raise RigError(f'unknown profile {", ".join(unknown)}; known: '
-                       + ', '.join(profiles))
-    return [profiles[n] for n in names]
+    return by_name(profiles, names, 'profile')
 
 
 def for_command(command: str) -> Profile:

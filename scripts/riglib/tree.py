@@ -49,6 +49,8 @@ RIG_SUBDIR = 'lib/two-pass-rig'
 # Tree path -> repo path: tests that a driver includes from its tests/.
 STAGED_FILES = {
     'drivers/gpu/drm/xe/tests/xe_userptr_test.c': 'xe-tests/xe_userptr_test.c',
+    # The one header of compatibility shims, for the test above.
+    'drivers/gpu/drm/xe/tests/rig_compat.h': 'fake-gpu/rig_compat.h',
 }
 WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
 IDENTITY = ['-c', 'user.name=two-pass rig', '-c', 'user.email=rig@localhost']
@@ -261,8 +263,11 @@ def _stage_file(src: str, dst: str) -> bool:
     older than that object, and a hard link or symlink left at @dst by an
     older rig is replaced rather than written through.
     """
-    with open(src, 'rb') as f:
-        data = f.read()
+    try:
+        with open(src, 'rb') as f:
+            data = f.read()
+    except OSError as err:
+        raise RigError(f'cannot stage {os.path.relpath(src, REPO)}: {err.strerror}') from err
     if not os.path.islink(dst):
         try:
             with open(dst, 'rb') as f:
@@ -296,6 +301,7 @@ def _stage_dir(src: str, dst: str) -> int:
             changed += _stage_file(os.path.join(src, rel), os.path.join(dst, rel))
     for root, dirs, files in os.walk(dst, topdown=False):
         for name in files:
+            # A copy a killed setup left half-written goes too.
             path = os.path.join(root, name)
             if os.path.relpath(path, dst) not in want:
                 os.unlink(path)
@@ -334,6 +340,8 @@ def stage_repo_sources(tree: str) -> int:
         if not os.path.isdir(os.path.dirname(dst)):
             continue    # a tree without that driver
         changed += _stage_file(os.path.join(REPO, src), dst)
+        if os.path.exists(dst + '.rig-new'):
+            os.unlink(dst + '.rig-new')     # left by a killed setup
     # A worktree's .git is a file: ask git where the exclude file is.
     exclude = os.path.join(tree, git(tree, 'rev-parse', '--git-path', 'info/exclude'))
     os.makedirs(os.path.dirname(exclude), exist_ok=True)
@@ -385,16 +393,20 @@ def temporary_patch(tree: str, patch: str, directory: str = '') -> Iterator[None
         err = res.stderr.strip().splitlines()
         raise RigError(f'{os.path.relpath(patch, REPO)} does not apply to '
                        f'{os.path.join(tree, directory)}: {err[-1] if err else "?"}')
-    with open(state + '.new', 'w') as f:
-        json.dump({'patch': os.path.relpath(patch, REPO), 'directory': directory,
-                   'text': text}, f)
-    os.replace(state + '.new', state)
+    _write_state(state, {'patch': os.path.relpath(patch, REPO), 'directory': directory,
+                         'text': text})
     try:
         if not _git_apply(tree, text, directory):
             raise RigError(f'{os.path.relpath(patch, REPO)} does not apply')
         yield
     finally:
         undo_interrupted_patch(tree)
+
+
+def _write_state(state: str, rec: dict[str, Any]) -> None:
+    with open(state + '.new', 'w') as f:
+        json.dump(rec, f)
+    os.replace(state + '.new', state)
 
 
 def undo_interrupted_patch(tree: str) -> None:
@@ -409,16 +421,20 @@ def undo_interrupted_patch(tree: str) -> None:
         raise RigError(f'{state}: unreadable ({err}); check {tree} with git '
                        'status and delete the file') from err
     text, directory = rec['text'], rec['directory']
-    if _git_apply(tree, text, directory, '-R', '--check'):
+    # The record is written before the patch is applied, so the patch may
+    # never have been. git apply finds a hunk's context at other offsets
+    # too: revert only when the patch is in and could not go in again.
+    if _git_apply(tree, text, directory, '--check'):
+        pass    # never applied
+    elif _git_apply(tree, text, directory, '-R', '--check'):
         if not _git_apply(tree, text, directory, '-R'):
             raise RigError(f'cannot revert {rec["patch"]} in {tree}')
         info(f'reverted {rec["patch"]}, left applied in {tree} by an interrupted run')
     elif directory.startswith(RIG_SUBDIR):
-        # Staged from the checkout: stage_repo_sources(), which setup runs
-        # right after, rewrites whatever differs.
-        info(f'{rec["patch"]}, left in {tree} by an interrupted run, goes with the '
-             'next staging')
-    elif not _git_apply(tree, text, directory, '--check'):
+        # A staged copy from the checkout: staging it anew puts it back.
+        stage_repo_sources(tree)
+        info(f'{rec["patch"]}, left in {tree} by an interrupted run: staged anew')
+    else:
         raise RigError(f'{tree} has {rec["patch"]} neither applied nor reverted '
                        f'(an interrupted run, then edits?): check it with git status, '
                        f'then delete {state}')

@@ -23,6 +23,7 @@ from typing import Sequence
 
 from . import kunitrun, proc, profiles, qemu, tree
 from .summary import Summary
+from .tree import RIG_SUBDIR
 from .util import REPO, RigError, info, results_dir
 
 USERSPACE = os.path.join(REPO, 'userspace')
@@ -49,7 +50,8 @@ def build_programs(tree: str, root: str) -> None:
     build_init(root)
     for name in PROGRAMS:
         _compile(os.path.join(USERSPACE, name + '.c'), os.path.join(root, name),
-                 ['-I', harness, '-I', os.path.join(REPO, 'fake-gpu')])
+                 # The uapi header as the kernel has it: staged, maybe mutated.
+                 ['-I', harness, '-I', os.path.join(tree, RIG_SUBDIR, 'fake-gpu')])
 
 
 def boot_args(root: str, seed: int | None, iters: int | None, extra: Sequence[str] = (),

@@ -4,7 +4,7 @@ import configparser
 import os
 import subprocess
 import sys
-from typing import NoReturn, Sequence
+from typing import Mapping, NoReturn, Sequence, TypeVar
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -22,6 +22,18 @@ def read_ini(path: str) -> configparser.ConfigParser:
     except (OSError, configparser.Error) as err:
         raise RigError(f'cannot read {path}: {err}') from err
     return parser
+
+
+T = TypeVar('T')
+
+
+def by_name(known: Mapping[str, T], names: Sequence[str], what: str) -> list[T]:
+    """The entries of @known called @names, in that order; RigError naming
+    the unknown ones and every @what there is."""
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise RigError(f'unknown {what} {", ".join(unknown)}; known: {", ".join(known)}')
+    return [known[n] for n in names]
 
 
 def cache_dir() -> str:

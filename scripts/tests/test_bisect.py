@@ -56,8 +56,9 @@ class Series(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             p = os.path.join(tmp, '0001-x.patch')
             with open(p, 'w') as f:
-                f.write('Subject: x\n---\n+++ b/mm/mmu_notifier.c\n+++ b/a/b.h\n'
-                        ' +++ b/not/a/header\n')
+                f.write('Subject: x\n---\n--- a/mm/mmu_notifier.c\n+++ b/mm/mmu_notifier.c\n'
+                        '@@ -1 +1 @@\n-a\n+b\n--- a/a/b.h\n+++ b/a/b.h\n@@ -1 +1,2 @@\n'
+                        ' +++ b/not/a/header\n+c\n')
             self.assertEqual(bisect.touched_files([p]), ['a/b.h', 'mm/mmu_notifier.c'])
 
 

@@ -80,11 +80,13 @@ class Coverage(unittest.TestCase):
         self.assertFalse(coverage.met(m))
 
     def test_fake_gpu_found_through_a_relative_build_path(self):
-        # CCACHE_BASEDIR (the CI jobs): gcov records the link resolved.
-        trace = TRACE.replace('/t/lib/two-pass-rig/fake-gpu/', coverage.FAKE_GPU_CHECKOUT)
+        # CCACHE_BASEDIR (the CI jobs): gcov records the staged copy's
+        # path relative to the build directory.
+        trace = TRACE.replace('/t/lib/two-pass-rig/fake-gpu/',
+                              '../../trees/t/lib/two-pass-rig/fake-gpu/')
         m = measure(trace)
         self.assertEqual((m['fake_gpu_lines'], m['fake_gpu_lines_total']), (50.0, 2))
-        self.assertFalse(coverage.is_fake_gpu(os.path.join(REPO, 'fake-gpu-x', 'a.c')))
+        self.assertFalse(coverage.is_fake_gpu(os.path.join(REPO, 'fake-gpu', 'a.c')))
 
 
 if __name__ == '__main__':

@@ -2,12 +2,15 @@
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 from riglib import lock, tree
+from riglib.util import RigError
 
 SCRIPTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RIG = os.path.join(SCRIPTS, 'rig')
@@ -89,6 +92,45 @@ class CacheLock(unittest.TestCase):
         fields = tree.Base(Definition(), kernel).result_fields()
         self.assertEqual(fields['checkout'], lock.checkout_fields()['checkout'])
         self.assertRegex(fields['commit'] or '', r'^[0-9a-f]{40}(-dirty)?$')
+
+
+# A rig stand-in that takes the lock of the cache argv[1] and runs a long
+# child as the rig runs a build (riglib.proc), until it is killed.
+BUILDER = f'''
+import sys
+sys.path.insert(0, {SCRIPTS!r})
+from riglib import lock, proc
+with lock.CacheLock('building rig', cache=sys.argv[1]):
+    proc.run_logged(['sh', '-c', 'echo $$ > ' + sys.argv[2] + '.new; '
+                     'mv ' + sys.argv[2] + '.new ' + sys.argv[2] + '; exec sleep 600'],
+                    sys.argv[2] + '.log', 900)
+'''
+
+
+class KilledRig(unittest.TestCase):
+    def test_the_cache_stays_locked_while_a_killed_rigs_build_runs(self):
+        """SIGKILL (a CI timeout, the OOM killer) leaves the rig's build
+        running in a process group of its own: the next rig must not take
+        the cache, and build in it, before that build has ended."""
+        with tempfile.TemporaryDirectory(prefix='rig-lock-') as tmp:
+            cache, started = os.path.join(tmp, 'cache'), os.path.join(tmp, 'child')
+            rig = subprocess.Popen([sys.executable, '-c', BUILDER, cache, started])
+            deadline = time.monotonic() + 60
+            while not os.path.exists(started) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            with open(started) as f:
+                child = int(f.read())
+            rig.kill()
+            rig.wait()
+            try:
+                with self.assertRaisesRegex(RigError, 'is in use by'):
+                    with lock.CacheLock('next rig', wait=False, cache=cache):
+                        pass
+            finally:
+                os.killpg(child, signal.SIGKILL)
+            # The orphan gone, the cache is free: wait for it, no longer.
+            with lock.CacheLock('next rig', cache=cache):
+                pass
 
 
 if __name__ == '__main__':
