@@ -7,8 +7,8 @@
 
 rig-have = $(if $(shell grep -qsF '$(2)' $(srctree)/$(1) && echo y),-DRIG_HAVE_$(3))
 
-# 7.3: typed allocators, kzalloc_obj(*p, gfp).
-ccflags-y += $(call rig-have,include/linux/slab.h,define kzalloc_obj,KZALLOC_OBJ)
+# rig_compat.h: the flags below were looked for.
+ccflags-y += -DRIG_COMPAT_PROBED
 # 7.3: dma_fence_enable_sw_signaling() became dma_fence_enable_signaling().
 ccflags-y += $(call rig-have,include/linux/dma-fence.h,void dma_fence_enable_signaling,DMA_FENCE_ENABLE_SIGNALING)
 # 6.13: hrtimer_setup() sets the callback with the timer (hrtimer_init() is gone by 7.3).

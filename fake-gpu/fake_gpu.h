@@ -19,6 +19,8 @@
 #ifndef _FAKE_GPU_H
 #define _FAKE_GPU_H
 
+#include <linux/bits.h>
+#include <linux/build_bug.h>
 #include <linux/types.h>
 
 struct dma_fence;
@@ -70,54 +72,85 @@ enum fake_gpu_mode {
 					 FAKE_GPU_VM_TLB_OVERLAP)
 
 /**
+ * enum fake_gpu_stat - a device's counters
+ * @FAKE_GPU_STAT_INVAL_SUBMITTED: TLB invalidations submitted to the device
+ * @FAKE_GPU_STAT_INVAL_COMPLETED: TLB invalidations whose fence has signalled
+ * @FAKE_GPU_STAT_DEFERRED_JOBS: two-pass starts that left waiting for jobs and
+ *	the TLB invalidation to the finish (jobs still pending)
+ * @FAKE_GPU_STAT_DEFERRED_TLB: two-pass starts that submitted the TLB
+ *	invalidation and left waiting for it to the finish (fault mode, jobs done)
+ * @FAKE_GPU_STAT_DEFERRED_OVERLAP: two-pass starts that armed the submission
+ *	of the TLB invalidation on the pending jobs' fences
+ *	(FAKE_GPU_VM_TLB_OVERLAP)
+ * @FAKE_GPU_STAT_SYNC_BUSY: two-pass starts that did everything synchronously
+ *	because the embedded finish was in use
+ * @FAKE_GPU_STAT_SYNC_IDLE: two-pass starts that did everything synchronously
+ *	because there was nothing to overlap (no fault mode, jobs done)
+ * @FAKE_GPU_STAT_SYNC_NO_FINISH: two-pass starts that did everything
+ *	synchronously because no finish structure could be allocated
+ * @FAKE_GPU_STAT_SYNC_NO_FENCE: TLB invalidations done inline because their
+ *	fence could not be allocated
+ * @FAKE_GPU_STAT_SINGLE_PASS: single-pass invalidate() calls
+ * @FAKE_GPU_STAT_NONBLOCK_REFUSED: first passes that refused a non-blockable
+ *	range
+ * @FAKE_GPU_STAT_FINISHES: second passes run
+ * @FAKE_GPU_STAT_GPU_FAULTS: GPU reads that found no valid translation
+ * @FAKE_GPU_STAT_STALE_DETECTED: translations the oracle found pointing at a
+ *	page the CPU mm does not map at that address
+ * @FAKE_GPU_STAT_STALE_ACCESS: GPU accesses, by jobs or reads, to a page no
+ *	page table maps any more
+ * @FAKE_GPU_STAT_LAST_START_SEQ: global sequence number of the device's last
+ *	first pass
+ * @FAKE_GPU_STAT_LAST_FINISH_SEQ: global sequence number of the device's last
+ *	finish
+ * @FAKE_GPU_NR_STATS: the number of counters
+ *
+ * One list for everything that shows the counters: the snapshot, the
+ * device's atomic counters, the debugfs file (fake_gpu_stat_names[]) and the
+ * chardev's sum of first passes (FAKE_GPU_FIRST_PASS_STATS) are all indexed
+ * by it, so none can miss a counter.
+ */
+enum fake_gpu_stat {
+	FAKE_GPU_STAT_INVAL_SUBMITTED,
+	FAKE_GPU_STAT_INVAL_COMPLETED,
+	FAKE_GPU_STAT_DEFERRED_JOBS,
+	FAKE_GPU_STAT_DEFERRED_TLB,
+	FAKE_GPU_STAT_DEFERRED_OVERLAP,
+	FAKE_GPU_STAT_SYNC_BUSY,
+	FAKE_GPU_STAT_SYNC_IDLE,
+	FAKE_GPU_STAT_SYNC_NO_FINISH,
+	FAKE_GPU_STAT_SYNC_NO_FENCE,
+	FAKE_GPU_STAT_SINGLE_PASS,
+	FAKE_GPU_STAT_NONBLOCK_REFUSED,
+	FAKE_GPU_STAT_FINISHES,
+	FAKE_GPU_STAT_GPU_FAULTS,
+	FAKE_GPU_STAT_STALE_DETECTED,
+	FAKE_GPU_STAT_STALE_ACCESS,
+	FAKE_GPU_STAT_LAST_START_SEQ,
+	FAKE_GPU_STAT_LAST_FINISH_SEQ,
+	FAKE_GPU_NR_STATS
+};
+
+static_assert(FAKE_GPU_NR_STATS <= 64, "FAKE_GPU_FIRST_PASS_STATS is a u64 mask");
+
+/* The counters of notifier calls: single-pass invalidate() and first passes. */
+#define FAKE_GPU_FIRST_PASS_STATS	(BIT_ULL(FAKE_GPU_STAT_DEFERRED_JOBS) | \
+					 BIT_ULL(FAKE_GPU_STAT_DEFERRED_TLB) | \
+					 BIT_ULL(FAKE_GPU_STAT_DEFERRED_OVERLAP) | \
+					 BIT_ULL(FAKE_GPU_STAT_SYNC_BUSY) | \
+					 BIT_ULL(FAKE_GPU_STAT_SYNC_IDLE) | \
+					 BIT_ULL(FAKE_GPU_STAT_SYNC_NO_FINISH) | \
+					 BIT_ULL(FAKE_GPU_STAT_SINGLE_PASS))
+
+/**
  * struct fake_gpu_stats - a snapshot of a device's counters
- * @inval_submitted: TLB invalidations submitted to the device
- * @inval_completed: TLB invalidations whose fence has signalled
- * @deferred_jobs: two-pass starts that left waiting for jobs and the TLB
- *                 invalidation to the finish (jobs still pending)
- * @deferred_tlb: two-pass starts that submitted the TLB invalidation and
- *                left waiting for it to the finish (fault mode, jobs done)
- * @deferred_overlap: two-pass starts that armed the submission of the TLB
- *                    invalidation on the pending jobs' fences
- *                    (FAKE_GPU_VM_TLB_OVERLAP)
- * @sync_busy: two-pass starts that did everything synchronously because
- *             the embedded finish was in use
- * @sync_idle: two-pass starts that did everything synchronously because
- *             there was nothing to overlap (no fault mode, jobs done)
- * @sync_no_finish: two-pass starts that did everything synchronously
- *                  because no finish structure could be allocated
- * @sync_no_fence: TLB invalidations done inline because their fence could
- *                 not be allocated
- * @single_pass: single-pass invalidate() calls
- * @nonblock_refused: first passes that refused a non-blockable range
- * @finishes: second passes run
- * @gpu_faults: GPU reads that found no valid translation
- * @stale_detected: translations the oracle found pointing at a page the CPU
- *                  mm does not map at that address
- * @stale_access: GPU accesses, by jobs or reads, to a page no page table
- *                maps any more
- * @last_start_seq: global sequence number of the device's last first pass
- * @last_finish_seq: global sequence number of the device's last finish
+ * @v: the value of each counter, indexed by enum fake_gpu_stat
  */
 struct fake_gpu_stats {
-	u64 inval_submitted;
-	u64 inval_completed;
-	u64 deferred_jobs;
-	u64 deferred_tlb;
-	u64 deferred_overlap;
-	u64 sync_busy;
-	u64 sync_idle;
-	u64 sync_no_finish;
-	u64 sync_no_fence;
-	u64 single_pass;
-	u64 nonblock_refused;
-	u64 finishes;
-	u64 gpu_faults;
-	u64 stale_detected;
-	u64 stale_access;
-	u64 last_start_seq;
-	u64 last_finish_seq;
+	u64 v[FAKE_GPU_NR_STATS];
 };
+
+extern const char * const fake_gpu_stat_names[FAKE_GPU_NR_STATS];
 
 int fake_gpu_devs_create(unsigned int count, u32 latency_us, u32 jitter_us,
 			 struct fake_gpu_dev **devs);

@@ -68,7 +68,7 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
 	page = pfn_to_page(pfn);
 	/* The zero page is mapped without a mapcount. */
 	if (!is_zero_pfn(pfn) && !folio_mapped(page_folio(page))) {
-		atomic64_inc(&dev->stats.stale_access);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_STALE_ACCESS]);
 		if (!atomic_xchg(&dev->stale_reported, 1))
 			pr_err("stale GPU access: gpu%u asid %u va %#lx pfn %#lx is mapped nowhere\n",
 			       dev->index, vm->asid, va, pfn);
@@ -145,7 +145,7 @@ int fake_gpu_read(struct fake_gpu_userptr *uptr, unsigned long offset,
 		ret = fake_gpu_access(uptr, offset >> PAGE_SHIFT, offset & ~PAGE_MASK, val);
 	up_read(&vm->notifier_lock);
 	if (ret == -EFAULT)
-		atomic64_inc(&vm->dev->stats.gpu_faults);
+		atomic64_inc(&vm->dev->stats[FAKE_GPU_STAT_GPU_FAULTS]);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(fake_gpu_read);

@@ -17,7 +17,6 @@ static const char * const fake_gpu_canary_names[] = {
 	[FAKE_GPU_CANARY_NONE] = "",
 	[FAKE_GPU_CANARY_LOCKDEP] = "lockdep",
 	[FAKE_GPU_CANARY_KASAN] = "kasan",
-	[FAKE_GPU_CANARY_STALE] = "stale",
 	[FAKE_GPU_CANARY_SLEEP] = "sleep",
 	[FAKE_GPU_CANARY_HANG] = "hang",
 	[FAKE_GPU_CANARY_RESV] = "resv",
@@ -27,6 +26,7 @@ static const char * const fake_gpu_canary_names[] = {
 };
 
 enum fake_gpu_canary fake_gpu_canary_on __read_mostly;
+DEFINE_STATIC_KEY_FALSE(fake_gpu_canary_armed);
 
 /*
  * The "race" canary's counter: incremented with a plain ++ by every GPU
@@ -75,9 +75,22 @@ static int fake_gpu_canary_get(char *buf, const struct kernel_param *kp)
 	return sysfs_emit(buf, "%s\n", fake_gpu_canary_names[fake_gpu_canary_on]);
 }
 
+/*
+ * Arm the canary named on the command line, once, at boot: the parameter
+ * is read-only afterwards. The canaries are first reached by the KUnit
+ * suites and processes, after every initcall.
+ */
+static int __init fake_gpu_canary_arm(void)
+{
+	if (fake_gpu_canary_on != FAKE_GPU_CANARY_NONE)
+		static_branch_enable(&fake_gpu_canary_armed);
+	return 0;
+}
+core_initcall(fake_gpu_canary_arm);
+
 static const struct kernel_param_ops fake_gpu_canary_ops = {
 	.set = fake_gpu_canary_set,
 	.get = fake_gpu_canary_get,
 };
 module_param_cb(canary, &fake_gpu_canary_ops, NULL, 0444);
-MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, stale, sleep, hang, resv, exec, leak or race (testing only)");
+MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, sleep, hang, resv, exec, leak or race (testing only)");

@@ -221,6 +221,7 @@ static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_ar
 {
 	struct fake_gpu_dev_stats *arg = &a->stats;
 	struct fake_gpu_stats st;
+	int i;
 
 	if (arg->pad || memchr_inv(&arg->inval_submitted, 0,
 				   sizeof(*arg) - offsetof(typeof(*arg), inval_submitted)))
@@ -228,15 +229,16 @@ static int fake_gpu_ioctl_stats(struct fake_gpu_file *f, union fake_gpu_ioctl_ar
 	if (arg->device >= fake_gpu_ndevs)
 		return -ENODEV;
 	fake_gpu_dev_stats(fake_gpu_cdevs[arg->device], &st);
-	arg->inval_submitted = st.inval_submitted;
-	arg->inval_completed = st.inval_completed;
-	arg->first_passes = st.single_pass + st.deferred_jobs + st.deferred_tlb +
-			    st.deferred_overlap + st.sync_busy + st.sync_idle +
-			    st.sync_no_finish;
-	arg->finishes = st.finishes;
-	arg->gpu_faults = st.gpu_faults;
+	arg->inval_submitted = st.v[FAKE_GPU_STAT_INVAL_SUBMITTED];
+	arg->inval_completed = st.v[FAKE_GPU_STAT_INVAL_COMPLETED];
+	arg->first_passes = 0;
+	for (i = 0; i < FAKE_GPU_NR_STATS; i++)
+		if (FAKE_GPU_FIRST_PASS_STATS & BIT_ULL(i))
+			arg->first_passes += st.v[i];
+	arg->finishes = st.v[FAKE_GPU_STAT_FINISHES];
+	arg->gpu_faults = st.v[FAKE_GPU_STAT_GPU_FAULTS];
 	arg->rebinds = atomic64_read(&f->rebinds);
-	arg->stale_accesses = st.stale_access;
+	arg->stale_accesses = st.v[FAKE_GPU_STAT_STALE_ACCESS];
 	return 0;
 }
 

@@ -20,6 +20,28 @@ DECLARE_FAULT_ATTR(fake_gpu_finish_fail);
 static DEFINE_IDA(fake_gpu_ida);
 static struct dentry *fake_gpu_debugfs_root;
 
+/* The name of each counter, in debugfs' fake_gpu/gpuN/stats. */
+const char * const fake_gpu_stat_names[FAKE_GPU_NR_STATS] = {
+	[FAKE_GPU_STAT_INVAL_SUBMITTED] = "inval_submitted",
+	[FAKE_GPU_STAT_INVAL_COMPLETED] = "inval_completed",
+	[FAKE_GPU_STAT_DEFERRED_JOBS] = "deferred_jobs",
+	[FAKE_GPU_STAT_DEFERRED_TLB] = "deferred_tlb",
+	[FAKE_GPU_STAT_DEFERRED_OVERLAP] = "deferred_overlap",
+	[FAKE_GPU_STAT_SYNC_BUSY] = "sync_busy",
+	[FAKE_GPU_STAT_SYNC_IDLE] = "sync_idle",
+	[FAKE_GPU_STAT_SYNC_NO_FINISH] = "sync_no_finish",
+	[FAKE_GPU_STAT_SYNC_NO_FENCE] = "sync_no_fence",
+	[FAKE_GPU_STAT_SINGLE_PASS] = "single_pass",
+	[FAKE_GPU_STAT_NONBLOCK_REFUSED] = "nonblock_refused",
+	[FAKE_GPU_STAT_FINISHES] = "finishes",
+	[FAKE_GPU_STAT_GPU_FAULTS] = "gpu_faults",
+	[FAKE_GPU_STAT_STALE_DETECTED] = "stale_detected",
+	[FAKE_GPU_STAT_STALE_ACCESS] = "stale_access",
+	[FAKE_GPU_STAT_LAST_START_SEQ] = "last_start_seq",
+	[FAKE_GPU_STAT_LAST_FINISH_SEQ] = "last_finish_seq",
+};
+EXPORT_SYMBOL_GPL(fake_gpu_stat_names);
+
 /**
  * fake_gpu_dev_stats() - snapshot a device's counters
  * @dev: the device
@@ -27,23 +49,10 @@ static struct dentry *fake_gpu_debugfs_root;
  */
 void fake_gpu_dev_stats(struct fake_gpu_dev *dev, struct fake_gpu_stats *st)
 {
-	st->inval_submitted = atomic64_read(&dev->stats.inval_submitted);
-	st->inval_completed = atomic64_read(&dev->stats.inval_completed);
-	st->deferred_jobs = atomic64_read(&dev->stats.deferred_jobs);
-	st->deferred_tlb = atomic64_read(&dev->stats.deferred_tlb);
-	st->deferred_overlap = atomic64_read(&dev->stats.deferred_overlap);
-	st->sync_busy = atomic64_read(&dev->stats.sync_busy);
-	st->sync_idle = atomic64_read(&dev->stats.sync_idle);
-	st->sync_no_finish = atomic64_read(&dev->stats.sync_no_finish);
-	st->sync_no_fence = atomic64_read(&dev->stats.sync_no_fence);
-	st->single_pass = atomic64_read(&dev->stats.single_pass);
-	st->nonblock_refused = atomic64_read(&dev->stats.nonblock_refused);
-	st->finishes = atomic64_read(&dev->stats.finishes);
-	st->gpu_faults = atomic64_read(&dev->stats.gpu_faults);
-	st->stale_detected = atomic64_read(&dev->stats.stale_detected);
-	st->stale_access = atomic64_read(&dev->stats.stale_access);
-	st->last_start_seq = atomic64_read(&dev->stats.last_start_seq);
-	st->last_finish_seq = atomic64_read(&dev->stats.last_finish_seq);
+	int i;
+
+	for (i = 0; i < FAKE_GPU_NR_STATS; i++)
+		st->v[i] = atomic64_read(&dev->stats[i]);
 }
 EXPORT_SYMBOL_GPL(fake_gpu_dev_stats);
 
@@ -62,19 +71,11 @@ EXPORT_SYMBOL_GPL(fake_gpu_dev_index);
 static int fake_gpu_stats_show(struct seq_file *m, void *unused)
 {
 	struct fake_gpu_stats st;
+	int i;
 
 	fake_gpu_dev_stats(m->private, &st);
-	seq_printf(m, "inval_submitted %llu\ninval_completed %llu\n"
-		   "deferred_jobs %llu\ndeferred_tlb %llu\ndeferred_overlap %llu\n"
-		   "sync_busy %llu\n"
-		   "sync_idle %llu\nsync_no_finish %llu\nsync_no_fence %llu\n"
-		   "single_pass %llu\nnonblock_refused %llu\nfinishes %llu\n"
-		   "gpu_faults %llu\nstale_detected %llu\nstale_access %llu\n",
-		   st.inval_submitted, st.inval_completed, st.deferred_jobs,
-		   st.deferred_tlb, st.deferred_overlap, st.sync_busy, st.sync_idle,
-		   st.sync_no_finish, st.sync_no_fence, st.single_pass,
-		   st.nonblock_refused, st.finishes, st.gpu_faults,
-		   st.stale_detected, st.stale_access);
+	for (i = 0; i < FAKE_GPU_NR_STATS; i++)
+		seq_printf(m, "%s %llu\n", fake_gpu_stat_names[i], st.v[i]);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(fake_gpu_stats);

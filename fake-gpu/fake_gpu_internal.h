@@ -23,6 +23,7 @@
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
 #include <linux/hrtimer.h>
+#include <linux/jump_label.h>
 #include <linux/kref.h>
 #include <linux/mempool.h>
 #include <linux/mmu_notifier.h>
@@ -71,25 +72,7 @@ struct fake_gpu_dev {
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
 
 	struct dentry *debugfs;
-	struct {
-		atomic64_t inval_submitted;
-		atomic64_t inval_completed;
-		atomic64_t deferred_jobs;
-		atomic64_t deferred_tlb;
-		atomic64_t deferred_overlap;
-		atomic64_t sync_busy;
-		atomic64_t sync_idle;
-		atomic64_t sync_no_finish;
-		atomic64_t sync_no_fence;
-		atomic64_t single_pass;
-		atomic64_t nonblock_refused;
-		atomic64_t finishes;
-		atomic64_t gpu_faults;
-		atomic64_t stale_detected;
-		atomic64_t stale_access;
-		atomic64_t last_start_seq;
-		atomic64_t last_finish_seq;
-	} stats;
+	atomic64_t stats[FAKE_GPU_NR_STATS];	/* by enum fake_gpu_stat */
 };
 
 /**
@@ -195,8 +178,6 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_LOCKDEP,
 	/* invalidate_finish reads its pool finish after freeing it */
 	FAKE_GPU_CANARY_KASAN,
-	/* the finish does not wait for its TLB invalidation */
-	FAKE_GPU_CANARY_STALE,
 	/* a first pass sleeps before refusing a non-blockable range */
 	FAKE_GPU_CANARY_SLEEP,
 	/* TLB invalidation fences never signal */
@@ -212,11 +193,19 @@ enum fake_gpu_canary {
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;
+DECLARE_STATIC_KEY_FALSE(fake_gpu_canary_armed);
 void fake_gpu_canary_race(void);
 
+/*
+ * Whether canary @c is on. The canaries sit in hot paths (every GPU
+ * access); without fake_gpu.canary= the static key is off, and with jump
+ * labels (x86_64) the test is a no-op in the code. UML has no jump labels:
+ * there it is one read of the key.
+ */
 static inline bool fake_gpu_canary(enum fake_gpu_canary c)
 {
-	return unlikely(READ_ONCE(fake_gpu_canary_on) == c);
+	return static_branch_unlikely(&fake_gpu_canary_armed) &&
+	       READ_ONCE(fake_gpu_canary_on) == c;
 }
 
 /* fake_gpu_tlb.c */

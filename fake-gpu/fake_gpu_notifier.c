@@ -174,7 +174,7 @@ static void fake_gpu_overlap_start(struct fake_gpu_userptr *uptr,
 	ff->uptr = uptr;
 	INIT_WORK(&ff->submit_work, fake_gpu_overlap_submit_work);
 	init_completion(&ff->submitted);
-	atomic64_inc(&uptr->vm->dev->stats.deferred_overlap);
+	atomic64_inc(&uptr->vm->dev->stats[FAKE_GPU_STAT_DEFERRED_OVERLAP]);
 	if (fake_gpu_overlap_arm(ff)) {
 		fake_gpu_overlap_armed(uptr);
 		return;
@@ -193,19 +193,19 @@ static bool fake_gpu_invalidate(struct mmu_interval_notifier *sub,
 	struct fake_gpu_vm *vm = uptr->vm;
 
 	if (!mmu_notifier_range_blockable(range)) {
-		atomic64_inc(&vm->dev->stats.nonblock_refused);
+		atomic64_inc(&vm->dev->stats[FAKE_GPU_STAT_NONBLOCK_REFUSED]);
 		return false;
 	}
 
 	down_write(&vm->notifier_lock);
 	mmu_interval_set_seq(sub, cur_seq);
-	atomic64_set(&vm->dev->stats.last_start_seq,
+	atomic64_set(&vm->dev->stats[FAKE_GPU_STAT_LAST_START_SEQ],
 		     atomic64_inc_return(&fake_gpu_pass_seq));
 	fake_gpu_userptr_repin(uptr);
 	fake_gpu_vm_jobs_done(vm);
 	fake_gpu_userptr_do_inval(uptr);
 	up_write(&vm->notifier_lock);
-	atomic64_inc(&vm->dev->stats.single_pass);
+	atomic64_inc(&vm->dev->stats[FAKE_GPU_STAT_SINGLE_PASS]);
 	return true;
 }
 
@@ -219,13 +219,13 @@ fake_gpu_finish_get(struct fake_gpu_userptr *uptr)
 	if (vm->flags & FAKE_GPU_VM_FINISH_POOL) {
 		pf = fake_gpu_pool_get(vm);
 		if (!pf) {
-			atomic64_inc(&vm->dev->stats.sync_no_finish);
+			atomic64_inc(&vm->dev->stats[FAKE_GPU_STAT_SYNC_NO_FINISH]);
 			return NULL;
 		}
 		return &pf->base;
 	}
 	if (uptr->finish_inuse) {
-		atomic64_inc(&vm->dev->stats.sync_busy);
+		atomic64_inc(&vm->dev->stats[FAKE_GPU_STAT_SYNC_BUSY]);
 		return NULL;
 	}
 	uptr->finish_inuse = true;
@@ -260,7 +260,7 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 	if (!mmu_notifier_range_blockable(range)) {
 		if (fake_gpu_canary(FAKE_GPU_CANARY_SLEEP))
 			usleep_range(100, 200);
-		atomic64_inc(&dev->stats.nonblock_refused);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_NONBLOCK_REFUSED]);
 		return false;
 	}
 
@@ -272,7 +272,7 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 		dma_resv_unlock(&vm->resv);
 	}
 	mmu_interval_set_seq(sub, cur_seq);
-	atomic64_set(&dev->stats.last_start_seq,
+	atomic64_set(&dev->stats[FAKE_GPU_STAT_LAST_START_SEQ],
 		     atomic64_inc_return(&fake_gpu_pass_seq));
 	fake_gpu_userptr_repin(uptr);
 
@@ -284,15 +284,15 @@ static bool fake_gpu_invalidate_start(struct mmu_interval_notifier *sub,
 		if (vm->flags & FAKE_GPU_VM_TLB_OVERLAP)
 			fake_gpu_overlap_start(uptr, to_finish(f));
 		else
-			atomic64_inc(&dev->stats.deferred_jobs);
+			atomic64_inc(&dev->stats[FAKE_GPU_STAT_DEFERRED_JOBS]);
 		*finish = f;
 	} else if (vm->flags & FAKE_GPU_VM_FAULT_MODE) {
 		fake_gpu_finish_submit_tlb(uptr, to_finish(f));
-		atomic64_inc(&dev->stats.deferred_tlb);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_DEFERRED_TLB]);
 		*finish = f;
 	} else {
 		fake_gpu_finish_put(uptr, f);
-		atomic64_inc(&dev->stats.sync_idle);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_SYNC_IDLE]);
 		fake_gpu_userptr_do_inval(uptr);
 	}
 	up_write(&vm->notifier_lock);
@@ -313,9 +313,9 @@ static void fake_gpu_invalidate_finish(struct mmu_interval_notifier_finish *fini
 		ff->overlap = false;
 	}
 	down_write(&vm->notifier_lock);
-	atomic64_set(&dev->stats.last_finish_seq,
+	atomic64_set(&dev->stats[FAKE_GPU_STAT_LAST_FINISH_SEQ],
 		     atomic64_inc_return(&fake_gpu_pass_seq));
-	atomic64_inc(&dev->stats.finishes);
+	atomic64_inc(&dev->stats[FAKE_GPU_STAT_FINISHES]);
 	if (ff->tlb_inval_submitted) {
 		fence = ff->tlb_fence;
 		ff->tlb_fence = NULL;

@@ -105,7 +105,7 @@ static ktime_t fake_gpu_tlb_complete_locked(struct fake_gpu_dev *dev,
 		if (ktime_after(inval->deadline, now))
 			return inval->deadline;
 		fake_gpu_tlb_clear(dev, inval->asid, inval->start, inval->end);
-		atomic64_inc(&dev->stats.inval_completed);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_INVAL_COMPLETED]);
 		if (!fake_gpu_canary(FAKE_GPU_CANARY_HANG))
 			dma_fence_signal_locked(&inval->fence);
 		list_move_tail(&inval->link, done);
@@ -168,13 +168,13 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 	ktime_t deadline = fake_gpu_tlb_deadline(dev);
 	unsigned long flags;
 
-	atomic64_inc(&dev->stats.inval_submitted);
+	atomic64_inc(&dev->stats[FAKE_GPU_STAT_INVAL_SUBMITTED]);
 	inval = kzalloc_obj(*inval, GFP_NOWAIT | __GFP_NOWARN);
 	if (!inval) {
-		atomic64_inc(&dev->stats.sync_no_fence);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_SYNC_NO_FENCE]);
 		fake_gpu_sleep_until(deadline);
 		fake_gpu_tlb_clear(dev, asid, start, end);
-		atomic64_inc(&dev->stats.inval_completed);
+		atomic64_inc(&dev->stats[FAKE_GPU_STAT_INVAL_COMPLETED]);
 		return NULL;
 	}
 	inval->asid = asid;
@@ -238,8 +238,7 @@ void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence)
 {
 	if (!fence)
 		return;
-	if (!(dev->test_flags & FAKE_GPU_TEST_SKIP_TLB_WAIT) &&
-	    !fake_gpu_canary(FAKE_GPU_CANARY_STALE))
+	if (!(dev->test_flags & FAKE_GPU_TEST_SKIP_TLB_WAIT))
 		dma_fence_wait(fence, false);
 	if (!fake_gpu_canary(FAKE_GPU_CANARY_LEAK))
 		dma_fence_put(fence);

@@ -122,56 +122,38 @@ void fake_gpu_race_window(struct fake_gpu_userptr *uptr,
 	KUNIT_STATIC_STUB_REDIRECT(fake_gpu_race_window, uptr, window);
 }
 
-static void fake_gpu_userptr_fault_unlock(struct fake_gpu_userptr *uptr,
-					  enum fake_gpu_window window)
-{
-	if (window == FAKE_GPU_WINDOW_BIND)
-		up_write(&uptr->vm->notifier_lock);
-	else
-		up_read(&uptr->vm->notifier_lock);
-}
-
 /*
- * Fault @range of @uptr and return with the notifier lock held and no
- * invalidation of the range since the fault: for @window BIND held for
- * write, to install PTEs; for ORACLE for read, and a range no longer
- * mapped is a result (all pfns zero), not an error. Unlock with
- * fake_gpu_userptr_fault_unlock(). Gives up with -EAGAIN when
- * invalidations keep colliding for HMM_RANGE_DEFAULT_TIMEOUT ms.
+ * Fault @range of @uptr and set its notifier sequence; no lock is taken.
+ * With @snapshot the range is only looked at (default_flags 0), and a
+ * range no longer mapped is a result, all pfns zero, not an error. Gives
+ * up with -EAGAIN after @timeout (jiffies): the caller's retries share it.
+ *
+ * The caller then takes the notifier lock in the mode it needs and calls
+ * mmu_interval_read_retry(): an invalidation between the fault and the
+ * lock (fake_gpu_race_window()) means faulting again.
  */
-static int fake_gpu_userptr_fault_locked(struct fake_gpu_userptr *uptr,
-					 struct hmm_range *range,
-					 enum fake_gpu_window window)
+static int fake_gpu_userptr_fault(struct fake_gpu_userptr *uptr,
+				  struct hmm_range *range, bool snapshot,
+				  unsigned long timeout)
 {
-	unsigned long timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
-	struct fake_gpu_vm *vm = uptr->vm;
+	struct mm_struct *mm = uptr->vm->mm;
 	int ret;
 
-	for (;;) {
+	/* An invalidation waits for the notifier lock: fault without it. */
+	lockdep_assert_not_held(&uptr->vm->notifier_lock);
+	do {
 		if (time_after(jiffies, timeout))
 			return -EAGAIN;
 		range->notifier_seq = mmu_interval_read_begin(&uptr->notifier);
-		mmap_read_lock(vm->mm);
+		mmap_read_lock(mm);
 		ret = hmm_range_fault(range);
-		mmap_read_unlock(vm->mm);
-		if (ret == -EBUSY)
-			continue;
-		if (ret == -EFAULT && window == FAKE_GPU_WINDOW_ORACLE) {
-			memset(range->hmm_pfns, 0, uptr->npages * sizeof(*range->hmm_pfns));
-			ret = 0;
-		}
-		if (ret)
-			return ret;
-
-		fake_gpu_race_window(uptr, window);
-		if (window == FAKE_GPU_WINDOW_BIND)
-			down_write(&vm->notifier_lock);
-		else
-			down_read(&vm->notifier_lock);
-		if (!mmu_interval_read_retry(&uptr->notifier, range->notifier_seq))
-			return 0;
-		fake_gpu_userptr_fault_unlock(uptr, window);
+		mmap_read_unlock(mm);
+	} while (ret == -EBUSY);
+	if (ret == -EFAULT && snapshot) {
+		memset(range->hmm_pfns, 0, uptr->npages * sizeof(*range->hmm_pfns));
+		ret = 0;
 	}
+	return ret;
 }
 
 /*
@@ -208,6 +190,7 @@ static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
 		.end = uptr->start + (uptr->npages << PAGE_SHIFT),
 		.default_flags = HMM_PFN_REQ_FAULT,
 	};
+	unsigned long timeout;
 	int ret;
 
 	lockdep_assert_held(&vm->lock);
@@ -221,7 +204,18 @@ static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
 		kvfree(range.hmm_pfns);
 		return -EFAULT;
 	}
-	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_BIND);
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		ret = fake_gpu_userptr_fault(uptr, &range, false, timeout);
+		if (ret)
+			break;
+		fake_gpu_race_window(uptr, FAKE_GPU_WINDOW_BIND);
+		/* For write: the PTEs are installed under it. */
+		down_write(&vm->notifier_lock);
+		if (!mmu_interval_read_retry(&uptr->notifier, range.notifier_seq))
+			break;
+		up_write(&vm->notifier_lock);
+	}
 	if (!ret) {
 		/*
 		 * A rebind: jobs may still read the old PTEs (non-fault mode
@@ -236,7 +230,7 @@ static int fake_gpu_userptr_bind_locked(struct fake_gpu_userptr *uptr)
 		/* Jobs read the PTEs without a lock once they see @bound. */
 		smp_store_release(&uptr->bound, true);
 		fake_gpu_userptr_unrepin(uptr);
-		fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_BIND);
+		up_write(&vm->notifier_lock);
 	}
 	mmput(vm->mm);
 	kvfree(range.hmm_pfns);
@@ -315,7 +309,7 @@ int fake_gpu_vm_repin(struct fake_gpu_vm *vm)
 int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 {
 	struct fake_gpu_vm *vm = uptr->vm;
-	unsigned long *cpu, i;
+	unsigned long *cpu, i, timeout;
 	struct hmm_range range = {
 		.notifier = &uptr->notifier,
 		.start = uptr->start,
@@ -332,9 +326,18 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 		kvfree(cpu);
 		return -EFAULT;
 	}
-	ret = fake_gpu_userptr_fault_locked(uptr, &range, FAKE_GPU_WINDOW_ORACLE);
-	if (ret)
-		goto out;
+	timeout = jiffies + msecs_to_jiffies(HMM_RANGE_DEFAULT_TIMEOUT);
+	for (;;) {
+		ret = fake_gpu_userptr_fault(uptr, &range, true, timeout);
+		if (ret)
+			goto out;
+		fake_gpu_race_window(uptr, FAKE_GPU_WINDOW_ORACLE);
+		/* For read: the oracle only compares, as GPU accesses do. */
+		down_read(&vm->notifier_lock);
+		if (!mmu_interval_read_retry(&uptr->notifier, range.notifier_seq))
+			break;
+		up_read(&vm->notifier_lock);
+	}
 
 	/*
 	 * In non-fault mode an invalidated userptr keeps its PTEs and TLB
@@ -354,8 +357,8 @@ int fake_gpu_userptr_check(struct fake_gpu_userptr *uptr)
 		stale += fake_gpu_tlb_check(vm->dev, vm->asid, va, mapped, pfn);
 	}
 unlock:
-	fake_gpu_userptr_fault_unlock(uptr, FAKE_GPU_WINDOW_ORACLE);
-	atomic64_add(stale, &vm->dev->stats.stale_detected);
+	up_read(&vm->notifier_lock);
+	atomic64_add(stale, &vm->dev->stats[FAKE_GPU_STAT_STALE_DETECTED]);
 	ret = stale;
 out:
 	mmput(vm->mm);

@@ -50,6 +50,13 @@ static void fgt_mode_desc(const struct fgt_mode *m, char *desc)
 
 KUNIT_ARRAY_PARAM(fgt_modes, fgt_modes, fgt_mode_desc);
 
+/* Two-pass starts that did everything synchronously, for any reason. */
+static u64 fgt_sync_starts(const struct fake_gpu_stats *st)
+{
+	return st->v[FAKE_GPU_STAT_SYNC_BUSY] + st->v[FAKE_GPU_STAT_SYNC_IDLE] +
+	       st->v[FAKE_GPU_STAT_SYNC_NO_FINISH];
+}
+
 static struct fake_gpu_stats fgt_stats(struct fake_gpu_dev *dev)
 {
 	struct fake_gpu_stats st;
@@ -108,13 +115,14 @@ static void fgt_test_bind_read_unmap_rebind(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 
 	st = fgt_stats(one.dev);
-	KUNIT_EXPECT_GE(test, st.inval_submitted, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
-	KUNIT_EXPECT_EQ(test, st.stale_detected, 0);
+	KUNIT_EXPECT_GE(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			st.v[FAKE_GPU_STAT_INVAL_SUBMITTED]);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_STALE_DETECTED], 0);
 	if (m->mode == FAKE_GPU_SINGLE_PASS)
-		KUNIT_EXPECT_EQ(test, st.single_pass, 1);
+		KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_SINGLE_PASS], 1);
 	else
-		KUNIT_EXPECT_EQ(test, st.single_pass, 0);
+		KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_SINGLE_PASS], 0);
 	tp_detach_mm();
 }
 
@@ -140,11 +148,12 @@ static void fgt_test_flow_jobs_pending(struct kunit *test)
 	dma_fence_put(job);
 
 	st = fgt_stats(one.dev);
-	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 1);
-	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 0);
-	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
-	KUNIT_EXPECT_EQ(test, st.finishes, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_JOBS], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_TLB], 0);
+	KUNIT_EXPECT_EQ(test, fgt_sync_starts(&st), 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			st.v[FAKE_GPU_STAT_INVAL_SUBMITTED]);
 	fgt_expect_faults(test, one.uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
@@ -168,7 +177,7 @@ static void fgt_test_preempt_job(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(job));
-	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_jobs, 1);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_DEFERRED_JOBS], 1);
 	dma_fence_put(job);
 	fgt_expect_faults(test, one.uptr, FGT_PAGES);
 	tp_detach_mm();
@@ -219,7 +228,7 @@ static void fgt_test_preempt_earlier_job_waited(struct kunit *test)
 	KUNIT_EXPECT_TRUE_MSG(test, dma_fence_is_signaled(first),
 			      "munmap returned while an earlier job of the queue ran");
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(second));
-	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_jobs, 1);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_DEFERRED_JOBS], 1);
 	dma_fence_put(second);
 	dma_fence_put(first);
 	tp_detach_mm();
@@ -423,7 +432,7 @@ static void fgt_test_oracle_retries_after_invalidation(struct kunit *test)
 			    "the oracle compared with a snapshot older than the PTEs");
 	kunit_deactivate_static_stub(test, fake_gpu_race_window);
 	KUNIT_EXPECT_TRUE(test, w->fired);
-	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).stale_detected, 0);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_STALE_DETECTED], 0);
 	tp_detach_mm();
 }
 
@@ -447,11 +456,11 @@ static void fgt_test_job_stops_before_pages_go(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, dma_fence_is_signaled(job));
 	dma_fence_put(job);
 	fake_gpu_dev_flush(one.dev);
-	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).stale_access, 0,
+	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_STALE_ACCESS], 0,
 			    "a job touched pages munmap had given back");
 	/* The job was pending: the overlapped flow ran, if the VM has it. */
 	if (m->flags & FAKE_GPU_VM_TLB_OVERLAP)
-		KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).deferred_overlap, 1);
+		KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_DEFERRED_OVERLAP], 1);
 	tp_detach_mm();
 }
 
@@ -471,13 +480,13 @@ static void fgt_test_exec_rebinds_invalidated(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(one.vm, 1000, &job), 0);
 	dma_fence_wait(job, false);
 	dma_fence_put(job);
-	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).stale_access, 0,
+	KUNIT_EXPECT_EQ_MSG(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_STALE_ACCESS], 0,
 			    "the job ran on the PTEs of the page the remap gave back");
 
-	faults = fgt_stats(one.dev).gpu_faults;
+	faults = fgt_stats(one.dev).v[FAKE_GPU_STAT_GPU_FAULTS];
 	KUNIT_EXPECT_EQ(test, fake_gpu_read(one.uptr, 0, &val), 0);
 	KUNIT_EXPECT_EQ(test, val, fgt_pattern(2, 0));
-	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).gpu_faults, faults);
+	KUNIT_EXPECT_EQ(test, fgt_stats(one.dev).v[FAKE_GPU_STAT_GPU_FAULTS], faults);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
 }
@@ -493,12 +502,12 @@ static void fgt_test_flow_tlb_deferred(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, vm_munmap(one.addr, FGT_PAGES << PAGE_SHIFT), 0);
 
 	st = fgt_stats(one.dev);
-	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
-	KUNIT_EXPECT_EQ(test, st.deferred_jobs, 0);
-	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
-	KUNIT_EXPECT_EQ(test, st.finishes, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_submitted, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_TLB], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_JOBS], 0);
+	KUNIT_EXPECT_EQ(test, fgt_sync_starts(&st), 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED], 1);
 	fgt_expect_faults(test, one.uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
@@ -576,7 +585,7 @@ static void fgt_overlap_signaller(void *arg)
 	dma_fence_signal(o->first);
 	fake_gpu_dev_flush(o->dev);
 	fake_gpu_dev_stats(o->dev, &st);
-	o->submitted_before_second = st.inval_submitted;
+	o->submitted_before_second = st.v[FAKE_GPU_STAT_INVAL_SUBMITTED];
 	dma_fence_signal(o->second);
 }
 
@@ -617,13 +626,16 @@ static void fgt_test_flow_tlb_overlap(struct kunit *test)
 	/* Whatever the device still had queued has run: one submission. */
 	fake_gpu_dev_flush(one.dev);
 	st = fgt_stats(one.dev);
-	KUNIT_EXPECT_EQ(test, st.deferred_overlap, 1);
-	KUNIT_EXPECT_EQ(test, st.deferred_jobs + st.deferred_tlb, 0);
-	KUNIT_EXPECT_EQ(test, st.sync_busy + st.sync_idle + st.sync_no_finish, 0);
-	KUNIT_EXPECT_EQ(test, st.finishes, 1);
-	KUNIT_EXPECT_EQ_MSG(test, st.inval_submitted, 1,
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_OVERLAP], 1);
+	KUNIT_EXPECT_EQ(test,
+			st.v[FAKE_GPU_STAT_DEFERRED_JOBS] +
+				st.v[FAKE_GPU_STAT_DEFERRED_TLB],
+			0);
+	KUNIT_EXPECT_EQ(test, fgt_sync_starts(&st), 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	KUNIT_EXPECT_EQ_MSG(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 1,
 			    "the finish invalidated besides the overlapped submission");
-	KUNIT_EXPECT_EQ(test, st.inval_completed, 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED], 1);
 	fgt_expect_faults(test, one.uptr, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(one.uptr), 0);
 	tp_detach_mm();
@@ -673,22 +685,23 @@ static void fgt_test_flow_finish_busy(struct kunit *test)
 	KUNIT_ASSERT_NE(test, wait_for_completion_timeout(&hold->finish_entered,
 							  msecs_to_jiffies(5000)), 0);
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
-	KUNIT_EXPECT_EQ(test, st.finishes, 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_TLB], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 0);
 
 	mmu_notifier_range_init(&range, MMU_NOTIFY_CLEAR, 0, current->mm,
 				addr + PAGE_SIZE, addr + 2 * PAGE_SIZE);
 	mmu_notifier_invalidate_range_start(&range);
 	mmu_notifier_invalidate_range_end(&range);
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.sync_busy, 1);
-	KUNIT_EXPECT_EQ(test, st.finishes, 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_SYNC_BUSY], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 0);
 
 	complete_all(gate);
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(unmapper, 5000));
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.finishes, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			st.v[FAKE_GPU_STAT_INVAL_SUBMITTED]);
 	fgt_expect_faults(test, uptr, FGT_PAGES - 1);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
 	tp_detach_mm();
@@ -723,9 +736,9 @@ static void fgt_test_nonblock_refused(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, ret, -EAGAIN);
 
 	st = fgt_stats(one.dev);
-	KUNIT_EXPECT_EQ(test, st.nonblock_refused, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_submitted, 0);
-	KUNIT_EXPECT_EQ(test, st.finishes + st.single_pass, 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_NONBLOCK_REFUSED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES] + st.v[FAKE_GPU_STAT_SINGLE_PASS], 0);
 	fgt_expect_reads(test, one.uptr, FGT_PAGES, 1);
 	tp_detach_mm();
 }
@@ -747,13 +760,14 @@ static void fgt_test_oracle_catches_skipped_tlb_wait(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, vm_munmap(addr, FGT_PAGES << PAGE_SHIFT), 0);
 	/* Never read here: the TLB still points at the freed pages. */
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), FGT_PAGES);
-	KUNIT_EXPECT_EQ(test, fgt_stats(dev).stale_detected, FGT_PAGES);
+	KUNIT_EXPECT_EQ(test, fgt_stats(dev).v[FAKE_GPU_STAT_STALE_DETECTED], FGT_PAGES);
 	fake_gpu_dev_set_test_flags(dev, 0);
 
 	/* Once the invalidation completes, the translations are gone. */
 	fake_gpu_dev_flush(dev);
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			st.v[FAKE_GPU_STAT_INVAL_SUBMITTED]);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(uptr), 0);
 	tp_detach_mm();
 }
@@ -818,6 +832,20 @@ static void fgt_test_tlb_inval_order_and_latency(struct kunit *test)
 		dma_fence_put(fence[i]);
 }
 
+/* @text has the line "@name @value". */
+static void fgt_expect_line(struct kunit *test, const char *text, const char *name,
+			    u64 value)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s %llu\n", name, value);
+	const char *at = text;
+
+	while ((at = strstr(at, line)) && at != text && at[-1] != '\n')
+		at += n;
+	KUNIT_EXPECT_NOT_NULL_MSG(test, at, "no line \"%s %llu\" in:\n%s", name,
+				  value, text);
+}
+
 /*
  * The counters are readable from debugfs, fake_gpu/gpuN/stats, and agree
  * with the snapshot the tests use; fences name their driver and timeline.
@@ -834,6 +862,7 @@ static void fgt_test_debugfs_stats_and_fence_names(struct kunit *test)
 	struct vfsmount *mnt;
 	char path[32], *text;
 	struct file *file;
+	int i;
 
 	KUNIT_ASSERT_EQ(test, fake_gpu_vm_submit_job(vm, 10, &job), 0);
 	KUNIT_EXPECT_STREQ(test, job->ops->get_driver_name(job), "fake-gpu");
@@ -850,12 +879,16 @@ static void fgt_test_debugfs_stats_and_fence_names(struct kunit *test)
 	text = kml_report(test, file);
 	fput(file);
 	mntput(mnt);
-	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "inval_submitted 1\n"));
-	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "inval_completed 1\n"));
-	KUNIT_EXPECT_NOT_NULL(test, st.deferred_jobs ?
-			      strstr(text, "deferred_jobs 1\n") :
-			      strstr(text, "deferred_tlb 1\n"));
-	KUNIT_EXPECT_NOT_NULL(test, strstr(text, "finishes 1\n"));
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_JOBS] +
+			st.v[FAKE_GPU_STAT_DEFERRED_TLB], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	/* Every counter, on a line of its own, with the snapshot's value. */
+	for (i = 0; i < FAKE_GPU_NR_STATS; i++) {
+		KUNIT_ASSERT_NOT_NULL_MSG(test, fake_gpu_stat_names[i], "counter %d", i);
+		fgt_expect_line(test, text, fake_gpu_stat_names[i], st.v[i]);
+	}
 	kvfree(text);
 	tp_detach_mm();
 }
@@ -919,7 +952,7 @@ static void fgt_test_bad_arguments(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_bind(uptr), -EINVAL);
 	KUNIT_EXPECT_EQ(test, fake_gpu_read(uptr, 0, &val), -EINVAL);
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.gpu_faults, 0);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_GPU_FAULTS], 0);
 
 	/*
 	 * Freed at once (as /dev/fake_gpu does with a failed bind): off the
@@ -975,10 +1008,11 @@ static void fgt_test_pool_failure_falls_back(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, vm_munmap(addr, 2 * FGT_PAGES << PAGE_SHIFT), 0);
 
 	st = fgt_stats(dev);
-	KUNIT_EXPECT_EQ(test, st.sync_no_finish, 1);
-	KUNIT_EXPECT_EQ(test, st.deferred_tlb, 1);
-	KUNIT_EXPECT_EQ(test, st.finishes, 1);
-	KUNIT_EXPECT_EQ(test, st.inval_completed, st.inval_submitted);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_SYNC_NO_FINISH], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_DEFERRED_TLB], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_FINISHES], 1);
+	KUNIT_EXPECT_EQ(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			st.v[FAKE_GPU_STAT_INVAL_SUBMITTED]);
 	fgt_expect_faults(test, a, FGT_PAGES);
 	fgt_expect_faults(test, b, FGT_PAGES);
 	KUNIT_EXPECT_EQ(test, fake_gpu_userptr_check(a), 0);

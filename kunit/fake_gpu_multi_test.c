@@ -52,19 +52,24 @@ static void fgm_expect_all_invalidated(struct kunit *test,
 	for (i = 0; i < FGM_DEVS; i++) {
 		fake_gpu_dev_stats(devs[i], &st);
 		kunit_info(test, "gpu %d: inval %llu/%llu deferred_jobs %llu deferred_tlb %llu sync_busy %llu sync_idle %llu single_pass %llu finishes %llu start_seq %llu finish_seq %llu\n",
-			   i, st.inval_completed, st.inval_submitted,
-			   st.deferred_jobs, st.deferred_tlb, st.sync_busy,
-			   st.sync_idle, st.single_pass, st.finishes,
-			   st.last_start_seq, st.last_finish_seq);
-		KUNIT_EXPECT_GE_MSG(test, st.inval_submitted, 1, "device %d", i);
-		KUNIT_EXPECT_EQ_MSG(test, st.inval_completed, st.inval_submitted,
+			   i, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+			   st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], st.v[FAKE_GPU_STAT_DEFERRED_JOBS],
+			   st.v[FAKE_GPU_STAT_DEFERRED_TLB], st.v[FAKE_GPU_STAT_SYNC_BUSY],
+			   st.v[FAKE_GPU_STAT_SYNC_IDLE], st.v[FAKE_GPU_STAT_SINGLE_PASS],
+			   st.v[FAKE_GPU_STAT_FINISHES], st.v[FAKE_GPU_STAT_LAST_START_SEQ],
+			   st.v[FAKE_GPU_STAT_LAST_FINISH_SEQ]);
+		KUNIT_EXPECT_GE_MSG(test, st.v[FAKE_GPU_STAT_INVAL_SUBMITTED], 1, "device %d", i);
+		KUNIT_EXPECT_EQ_MSG(test, st.v[FAKE_GPU_STAT_INVAL_COMPLETED],
+				    st.v[FAKE_GPU_STAT_INVAL_SUBMITTED],
 				    "device %d", i);
-		last_start = max(last_start, st.last_start_seq);
+		last_start = max(last_start, st.v[FAKE_GPU_STAT_LAST_START_SEQ]);
 		if (mode == FAKE_GPU_TWO_PASS) {
-			KUNIT_EXPECT_GE_MSG(test, st.finishes, 1, "device %d", i);
-			first_finish = min(first_finish, st.last_finish_seq);
+			KUNIT_EXPECT_GE_MSG(test, st.v[FAKE_GPU_STAT_FINISHES], 1, "device %d", i);
+			first_finish = min(first_finish, st.v[FAKE_GPU_STAT_LAST_FINISH_SEQ]);
 		} else {
-			KUNIT_EXPECT_GE_MSG(test, st.single_pass, 1, "device %d", i);
+			KUNIT_EXPECT_GE_MSG(test,
+					    st.v[FAKE_GPU_STAT_SINGLE_PASS], 1,
+					    "device %d", i);
 		}
 	}
 	if (mode == FAKE_GPU_TWO_PASS)

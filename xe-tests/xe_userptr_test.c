@@ -51,10 +51,8 @@
 #include "xe_pt.h"
 #include "xe_vm.h"
 
-/* 7.3's typed allocator, for the 6.12 base that has none. */
-#ifndef kzalloc_obj
-#define kzalloc_obj(obj, gfp) kzalloc(sizeof(obj), gfp)
-#endif
+/* Staged beside this file by the rig's setup, from fake-gpu/. */
+#include "rig_compat.h"
 
 /*
  * --- bases --------------------------------------------------------------

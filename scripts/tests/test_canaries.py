@@ -1,16 +1,19 @@
 """configs/canaries.ini and how a canary run's summary is judged."""
 
+import os
+import re
 import unittest
 
 from riglib import canaries, gate
 from riglib.gate import Failure
 from riglib.summary import Summary
+from riglib.util import REPO
 
 
 class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
-        self.assertEqual(set(names), {'lockdep', 'kasan', 'stale', 'sleep', 'hang', 'leak',
+        self.assertEqual(set(names), {'lockdep', 'kasan', 'sleep', 'hang', 'leak',
                                       'leak-userspace', 'resv', 'exec', 'race'})
         # The data race only KCSAN sees, on the SMP profile (issue 13).
         self.assertEqual(names['race']['detectors'], ['kcsan'])
@@ -21,10 +24,17 @@ class Canaries(unittest.TestCase):
         # The userspace canary switches on the leak canary, in processes.
         self.assertEqual(names['leak-userspace']['canary'], 'leak')
         self.assertEqual(names['leak-userspace']['suites'], canaries.USERSPACE)
-        self.assertEqual(names['stale']['canary'], 'stale')
         self.assertEqual(names['leak']['profile'], 'leak')
         self.assertEqual(names['lockdep']['detectors'], ['lockdep'])
         self.assertIn('hung-task', names['hang']['detectors'])
+
+    def test_every_switch_is_one_the_fake_gpu_has(self):
+        # A canary the driver does not know would boot a kernel that
+        # rejects fake_gpu.canary= and proves nothing; one the driver has
+        # and no section names is dead code in its hot paths.
+        with open(os.path.join(REPO, 'fake-gpu', 'fake_gpu_canary.c')) as f:
+            known = set(re.findall(r'\] = "(\w+)"', f.read()))
+        self.assertEqual({c['canary'] for c in canaries.load()}, known)
 
     def test_detected_names_splats_timeouts_and_failed_tests(self):
         summary = Summary('c', '7.3', splats=[{'kind': 'kasan', 'first_lines': ['BUG: KASAN: x']}],
