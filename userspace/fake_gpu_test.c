@@ -32,6 +32,29 @@
 #include "kselftest_harness.h"
 #include "fake_gpu_uapi.h"
 
+/*
+ * Under the rig's init (which sets rig_kmsg), write straight to the kernel
+ * log, a record per line: a kernel report a test causes then comes after
+ * every line the test printed before it. Through init's pty, our lines
+ * would reach the log later than the kernel's, and the splat gate would
+ * blame an earlier test.
+ */
+__attribute__((constructor)) static void log_to_kmsg(void)
+{
+	int fd;
+
+	if (!getenv("rig_kmsg"))
+		return;
+	fd = open("/dev/kmsg", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	fflush(NULL);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+}
+
 #define NPAGES		16
 #define MAX_DEVS	8
 

@@ -20,6 +20,12 @@
  * the kernel would rate-limit the records. Without /dev/kmsg or a pty,
  * init falls back to the console itself.
  *
+ * A line reaches the log through the pty only once init has read it: a
+ * kernel report the program causes right after printing it may come
+ * first. The rig's own programs see rig_kmsg=1 in their environment and
+ * write to /dev/kmsg themselves, line-buffered, so their lines and the
+ * kernel's stay in order; the pty is for the others (hmm-tests).
+ *
  * Run as any other process than PID 1 (the runner's self-test), init
  * mounts nothing, appends its records, a line each, to the file named by
  * $rig_records instead of /dev/kmsg, and exits instead of powering off.
@@ -211,6 +217,8 @@ int main(int argc, char **argv)
 	if (kmsg < 0)
 		say("rig_init: /dev/kmsg: %s; output goes to the console as it is",
 		    strerror(errno));
+	else
+		setenv("rig_kmsg", "1", 1);	/* our programs write there themselves */
 run:
 	for (i = 1; i < argc; i++) {
 		char *args[64], slave[64];
