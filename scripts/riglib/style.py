@@ -1,7 +1,7 @@
 """checkpatch --strict over what the rig submits: its kernel patches and C.
 
-The kernel-patches/ series, upstream-fixes/ and rfc/ patches as patches,
-and the repo's own kernel and userspace C (fake-gpu/, kunit/, xe-tests/,
+The patches of every base's series (configs/bases.ini) as patches, and
+the repo's own kernel and userspace C (fake-gpu/, kunit/, xe-tests/,
 userspace/) with -f, all with the checkpatch.pl of the tree given (the
 upstream base's). The test hooks are not submitted anywhere and are left
 out.
@@ -10,10 +10,9 @@ out.
 import glob
 import os
 
+from . import bases, tree
 from .util import REPO, run
 
-PATCH_GLOBS = ('kernel-patches/*.patch', 'kernel-patches/upstream-fixes/*.patch',
-               'kernel-patches/rfc/*.patch')
 SOURCE_GLOBS = ('fake-gpu/*.[ch]', 'kunit/*.[ch]', 'xe-tests/*.c', 'userspace/*.c')
 
 
@@ -21,11 +20,17 @@ def files(globs: tuple[str, ...]) -> list[str]:
     return sorted(p for g in globs for p in glob.glob(os.path.join(REPO, g)))
 
 
-def checkpatch(tree: str) -> list[str]:
+def patches() -> list[str]:
+    """The patch files of every base's series, each once."""
+    return sorted({os.path.realpath(p) for b in bases.load().values()
+                   for p in tree.series_files(b.series)})
+
+
+def checkpatch(kernel_tree: str) -> list[str]:
     """checkpatch's complaints, one "file: output" entry per file with any."""
-    script = os.path.join(tree, 'scripts', 'checkpatch.pl')
+    script = os.path.join(kernel_tree, 'scripts', 'checkpatch.pl')
     problems = []
-    runs: list[tuple[list[str], list[str]]] = [([], files(PATCH_GLOBS)),
+    runs: list[tuple[list[str], list[str]]] = [([], patches()),
                                                (['-f'], files(SOURCE_GLOBS))]
     for flags, paths in runs:
         for path in paths:
