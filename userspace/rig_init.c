@@ -42,6 +42,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <sys/stat.h>
@@ -96,19 +97,36 @@ static void say(const char *fmt, ...)
 }
 
 /*
- * Copy what the program writes on the pty @master to the kernel log, a
+ * Copy what program @pid writes on the pty @master to the kernel log, a
  * record per line, until every writer has closed the pty (read() fails
- * with EIO then).
+ * with EIO then), or @pid has exited and what it wrote is read: a process
+ * it left behind (a test's child stuck on a broken kernel) may hold the
+ * pty open for ever, and init must go on. Return @pid's wait status, or
+ * -1 if @pid was not waited for.
  */
-static void forward(int master)
+static int forward(int master, pid_t pid)
 {
 	static char buf[RECORD_MAX * 4];
+	int status = -1, exited = 0;
 	size_t have = 0;
 
 	for (;;) {
-		ssize_t n = read(master, buf + have, sizeof(buf) - have);
+		struct pollfd pfd = { .fd = master, .events = POLLIN };
 		char *start = buf, *nl;
+		ssize_t n;
 
+		if (!exited && waitpid(pid, &status, WNOHANG) == pid)
+			exited = 1;
+		/* Once it has exited, only what is already there. */
+		n = poll(&pfd, 1, exited ? 0 : 100);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			if (exited)
+				break;
+			continue;
+		}
+		n = read(master, buf + have, sizeof(buf) - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -127,6 +145,7 @@ static void forward(int master)
 	}
 	if (have)
 		emit(buf, have);
+	return exited ? status : -1;
 }
 
 /*
@@ -236,12 +255,13 @@ run:
 			say("rig_init: exec %s: %s", argv[i], strerror(errno));
 			_exit(127);
 		}
+		status = -1;
 		if (master >= 0) {
 			if (pid > 0)
-				forward(master);
+				status = forward(master, pid);
 			close(master);
 		}
-		if (pid < 0 || waitpid(pid, &status, 0) != pid) {
+		if (pid < 0 || (status == -1 && waitpid(pid, &status, 0) != pid)) {
 			say("rig_init: cannot run %s", argv[i]);
 			continue;
 		}

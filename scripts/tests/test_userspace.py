@@ -21,6 +21,18 @@ printf '# no newline'
 '''
 
 
+# A program that leaves a child behind holding its output open, as a test
+# child stuck on a broken kernel does; the child ignores the hangup that
+# the program's exit sends, so the pty stays open.
+LEAVES_A_CHILD = '''#!/bin/sh
+echo before
+trap "" HUP
+sleep 4242 &
+echo after
+exit 3
+'''
+
+
 class Init(unittest.TestCase):
     """userspace/rig_init.c, run as an ordinary process: it then writes the
     records it would give /dev/kmsg to $rig_records, a line each."""
@@ -40,6 +52,25 @@ class Init(unittest.TestCase):
                 self.assertEqual(f.read().splitlines(),
                                  ['<5>not ok 1 - split', '<5># no newline',
                                   f'<5>rig_init: {prog} exited with 0'])
+
+
+    def test_init_goes_on_when_the_program_exits(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            userspace.build_init(tmp)
+            prog = os.path.join(tmp, 'prog')
+            with open(prog, 'w') as f:
+                f.write(LEAVES_A_CHILD)
+            os.chmod(prog, 0o755)
+            records = os.path.join(tmp, 'records')
+            try:
+                res = subprocess.run([os.path.join(tmp, userspace.INIT), prog],
+                                     env=dict(os.environ, rig_records=records), timeout=60)
+            finally:
+                subprocess.run(['pkill', '-f', 'sleep 4242'])
+            self.assertEqual(res.returncode, 0)
+            with open(records) as f:
+                self.assertEqual(f.read().splitlines(),
+                                 ['<5>before', '<5>after', f'<5>rig_init: {prog} exited with 3'])
 
 
 class BootArgs(unittest.TestCase):
