@@ -400,7 +400,7 @@ def temporary_patch(tree: str, patch: str, directory: str = '') -> Iterator[None
             raise RigError(f'{os.path.relpath(patch, REPO)} does not apply')
         yield
     finally:
-        undo_interrupted_patch(tree)
+        undo_interrupted_patch(tree, quiet=True)
 
 
 def _write_state(state: str, rec: dict[str, Any]) -> None:
@@ -409,8 +409,9 @@ def _write_state(state: str, rec: dict[str, Any]) -> None:
     os.replace(state + '.new', state)
 
 
-def undo_interrupted_patch(tree: str) -> None:
-    """Take out the temporary patch a killed run left in @tree, if any."""
+def undo_interrupted_patch(tree: str, quiet: bool = False) -> None:
+    """Take out the temporary patch a killed run left in @tree, if any
+    (@quiet: the one this run applied, at the end of its block)."""
     state = _temp_patch_state(tree)
     try:
         with open(state) as f:
@@ -429,11 +430,13 @@ def undo_interrupted_patch(tree: str) -> None:
     elif _git_apply(tree, text, directory, '-R', '--check'):
         if not _git_apply(tree, text, directory, '-R'):
             raise RigError(f'cannot revert {rec["patch"]} in {tree}')
-        info(f'reverted {rec["patch"]}, left applied in {tree} by an interrupted run')
+        if not quiet:
+            info(f'reverted {rec["patch"]}, left applied in {tree} by an interrupted run')
     elif directory.startswith(RIG_SUBDIR):
         # A staged copy from the checkout: staging it anew puts it back.
         stage_repo_sources(tree)
-        info(f'{rec["patch"]}, left in {tree} by an interrupted run: staged anew')
+        if not quiet:
+            info(f'{rec["patch"]}, left in {tree} by an interrupted run: staged anew')
     else:
         raise RigError(f'{tree} has {rec["patch"]} neither applied nor reverted '
                        f'(an interrupted run, then edits?): check it with git status, '
