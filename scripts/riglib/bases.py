@@ -58,10 +58,8 @@ class BaseDef:
         self.test = section.get('test', '').split()
         self.full = section.get('full', '').split()
         self.mutants = section.get('mutants', '').split()
-        # More mutants, for "rig test --full", the pipeline and "rig mutants".
-        self.mutants_full = section.get('mutants_full', '').split()
         self.mutant_profile = section.get('mutant_profile', '')
-        if (self.mutants or self.mutants_full) and not self.mutant_profile:
+        if self.mutants and not self.mutant_profile:
             raise RigError(f'{BASES_INI}: base {name} has mutants but no mutant_profile')
         try:
             self.mutant_shards = section.getint('mutant_shards', 1)
@@ -97,12 +95,10 @@ class BaseDef:
         """The base whose fragments.BASE of a profile apply here."""
         return self.variant_of or self.name
 
-    def runs_mutant(self, mutant: str, full: bool = True) -> bool:
-        """Whether a glob of "mutants" (with @full, also of "mutants_full")
-        names @mutant and no "!glob" drops it."""
-        globs = self.mutants + (self.mutants_full if full else [])
-        drop = [g[1:] for g in globs if g.startswith('!')]
-        keep = [g for g in globs if not g.startswith('!')]
+    def runs_mutant(self, mutant: str) -> bool:
+        """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""
+        drop = [g[1:] for g in self.mutants if g.startswith('!')]
+        keep = [g for g in self.mutants if not g.startswith('!')]
         return any(fnmatch.fnmatchcase(mutant, g) for g in keep) and \
             not any(fnmatch.fnmatchcase(mutant, g) for g in drop)
 

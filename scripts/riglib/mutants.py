@@ -111,12 +111,11 @@ def all_paths() -> list[str]:
     return paths
 
 
-def select(base: bases.BaseDef, names: Sequence[str] = (), full: bool = True) -> list[str]:
-    """The mutant files @base runs (without @full, not those of its
-    mutants_full), or those called @names (any base)."""
+def select(base: bases.BaseDef, names: Sequence[str] = ()) -> list[str]:
+    """The mutant files @base runs, or those called @names (any base)."""
     paths = all_paths()
     if not names:
-        paths = [p for p in paths if base.runs_mutant(name_of(p), full)]
+        paths = [p for p in paths if base.runs_mutant(name_of(p))]
         if not paths:
             raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
         return paths
@@ -167,14 +166,12 @@ def shard(paths: list[str], spec: str | None) -> list[str]:
 
 
 def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: int,
-                names: Sequence[str] = (), shard_spec: str | None = None,
-                full: bool = True) -> int:
-    """Run the base's mutants (its mutants_full too with @full), or those
-    in @names; 0 if all were caught.
+                names: Sequence[str] = (), shard_spec: str | None = None) -> int:
+    """Run every mutant, or those in @names; 0 if all were caught.
 
     A mutant is built in its own "Profile:", else in @profile.
     """
-    paths = select(base.definition, names, full)
+    paths = select(base.definition, names)
     paths = shard(paths, shard_spec)
     if not paths:
         info(f'shard {shard_spec} of {base.name}\'s mutants is empty')

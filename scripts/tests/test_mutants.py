@@ -147,15 +147,6 @@ class Mutants(unittest.TestCase):
         for name in names:
             self.assertTrue(any(b.runs_mutant(name) for b in known.values()), name)
 
-    def test_the_full_set_only_with_full(self):
-        up = bases.select('upstream')
-        every = [mutants.name_of(p) for p in mutants.select(up)]
-        quick = [mutants.name_of(p) for p in mutants.select(up, full=False)]
-        self.assertIn('userspace/no-zap', every)
-        self.assertNotIn('userspace/no-zap', quick)
-        self.assertEqual(sorted(set(every) - set(quick)),
-                         [n for n in every if n.startswith('userspace/')])
-
     def test_a_mutant_outside_a_target_folder_is_an_error(self):
         saved = mutants.MUTANT_DIR
         mutants.MUTANT_DIR = self.tmp
