@@ -37,40 +37,34 @@ class Init(unittest.TestCase):
     """userspace/rig_init.c, run as an ordinary process: it then writes the
     records it would give /dev/kmsg to $rig_records, a line each."""
 
-    def test_each_line_of_a_program_is_one_record(self):
+    def run_init(self, script):
+        """Run init on the shell @script; the records it wrote, and the
+        program's path as init names it."""
         with tempfile.TemporaryDirectory() as tmp:
             userspace.build_init(tmp)
             prog = os.path.join(tmp, 'prog')
             with open(prog, 'w') as f:
-                f.write(SPLIT_WRITER)
+                f.write(script)
             os.chmod(prog, 0o755)
             records = os.path.join(tmp, 'records')
             res = subprocess.run([os.path.join(tmp, userspace.INIT), prog],
-                                 env=dict(os.environ, rig_records=records), timeout=30)
+                                 env=dict(os.environ, rig_records=records), timeout=60)
             self.assertEqual(res.returncode, 0)
             with open(records) as f:
-                self.assertEqual(f.read().splitlines(),
-                                 ['<5>not ok 1 - split', '<5># no newline',
-                                  f'<5>rig_init: {prog} exited with 0'])
+                return f.read().splitlines(), prog
 
+    def test_each_line_of_a_program_is_one_record(self):
+        records, prog = self.run_init(SPLIT_WRITER)
+        self.assertEqual(records, ['<5>not ok 1 - split', '<5># no newline',
+                                   f'<5>rig_init: {prog} exited with 0'])
 
     def test_init_goes_on_when_the_program_exits(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            userspace.build_init(tmp)
-            prog = os.path.join(tmp, 'prog')
-            with open(prog, 'w') as f:
-                f.write(LEAVES_A_CHILD)
-            os.chmod(prog, 0o755)
-            records = os.path.join(tmp, 'records')
-            try:
-                res = subprocess.run([os.path.join(tmp, userspace.INIT), prog],
-                                     env=dict(os.environ, rig_records=records), timeout=60)
-            finally:
-                subprocess.run(['pkill', '-f', 'sleep 4242'])
-            self.assertEqual(res.returncode, 0)
-            with open(records) as f:
-                self.assertEqual(f.read().splitlines(),
-                                 ['<5>before', '<5>after', f'<5>rig_init: {prog} exited with 3'])
+        try:
+            records, prog = self.run_init(LEAVES_A_CHILD)
+        finally:
+            subprocess.run(['pkill', '-f', 'sleep 4242'])
+        self.assertEqual(records, ['<5>before', '<5>after',
+                                   f'<5>rig_init: {prog} exited with 3'])
 
 
 class BootArgs(unittest.TestCase):
