@@ -184,8 +184,7 @@ def bisect_build(base: tree.Base, jobs: int, checks: bool = True) -> dict[str, A
     git(wt, 'checkout', '-q', '-f', '--detach', 'rig-pristine')
     for i, step in enumerate(steps):
         if step.patch:
-            res = run(['git', '-C', wt, *tree.IDENTITY, 'am', '-q', '--keep-cr',
-                       step.patch], check=False, capture=True)
+            res = tree.am(wt, step.patch)
             if res.returncode:
                 git(wt, 'am', '--abort', check=False)
                 raise RigError(f'{step.name} does not apply on the steps before it: '

@@ -35,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import time
 from typing import Any, Iterator, Sequence
 
@@ -53,7 +54,11 @@ STAGED_FILES = {
     'drivers/gpu/drm/xe/tests/rig_compat.h': 'fake-gpu/rig_compat.h',
 }
 WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
-IDENTITY = ['-c', 'user.name=two-pass rig', '-c', 'user.email=rig@localhost']
+# The committer of the cached tree's commits, and the author of the rig's own
+# patches there: they are stored without one (authorship is the sender's,
+# given at "rig format-upstream"), and "rig export" leaves it out again.
+IDENTITY_NAME, IDENTITY_EMAIL = 'two-pass rig', 'rig@localhost'
+IDENTITY = ['-c', f'user.name={IDENTITY_NAME}', '-c', f'user.email={IDENTITY_EMAIL}']
 
 
 def has_two_pass_core(src: str) -> bool:
@@ -171,6 +176,23 @@ def series_files(series: str | None) -> list[str]:
                                'which does not exist')
             names.append(path)
     return names
+
+
+def prerequisites(series: str) -> list[str]:
+    """The leading patches of @series that live in another directory.
+
+    They are another series' (upstream-rfc's series starts with the fixes
+    of upstream-fixes/), applied first; one after the series' own patches
+    is an error.
+    """
+    pdir = os.path.dirname(series)
+    patches = series_files(series)
+    own = [os.path.dirname(p) == pdir for p in patches]
+    first_own = own.index(True) if True in own else len(own)
+    if not all(own[first_own:]):
+        raise RigError(f'{os.path.relpath(series, REPO)}: a patch of another '
+                       'directory after this one\'s own')
+    return patches[:first_own]
 
 
 def series_hash(patches: list[str]) -> str:
@@ -481,11 +503,29 @@ def _failed_hunk(tree: str, patch: str) -> str:
     return f'{fname}, hunk "{hunk or "@@ -" + str(line)}"'
 
 
+def has_author(text: str) -> bool:
+    """Whether the mail header of patch @text has a From: line."""
+    header = text.split('\n\n', 1)[0]
+    return re.search(r'^From: ', header, re.M) is not None
+
+
+def am(tree: str, patch: str) -> subprocess.CompletedProcess[str]:
+    """git am @patch in @tree; a patch with no author gets the rig's."""
+    with open(patch, encoding='utf-8') as f:
+        text = f.read()
+    if has_author(text):
+        return run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr', patch],
+                   check=False, capture=True)
+    first, rest = text.split('\n', 1)
+    authored = f'{first}\nFrom: {IDENTITY_NAME} <{IDENTITY_EMAIL}>\n{rest}'
+    return run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr'],
+               check=False, capture=True, input=authored)
+
+
 def _apply_series(base: Base, patches: list[str]) -> None:
     tree = base.tree
     for path in patches:
-        res = run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr', path],
-                  check=False, capture=True)
+        res = am(tree, path)
         if res.returncode != 0:
             where = _failed_hunk(tree, path)
             run(['git', '-C', tree, 'am', '--abort'], check=False, capture=True)
@@ -552,6 +592,15 @@ def where(base: Base) -> str:
     return base.tree
 
 
+def _drop_author(path: str) -> None:
+    """Remove the From: line from the mail header of the patch at @path."""
+    with open(path, encoding='utf-8') as f:
+        header, sep, body = f.read().partition('\n\n')
+    header = re.sub(r'^From: .*\n', '', header + '\n', count=1, flags=re.M)
+    with open(path, 'w', encoding='utf-8') as f:
+        f.write(header.rstrip('\n') + sep + body)
+
+
 def export(base: Base) -> None:
     """Write the rig branch's commits (minus the wiring) to the base's series."""
     if base.series is None:
@@ -562,6 +611,10 @@ def export(base: Base) -> None:
     commits = git(tree, 'rev-list', '--reverse', 'rig-pristine..HEAD').split()
     keep = [c for c in commits
             if git(tree, 'log', '-1', '--format=%s', c) != WIRING_SUBJECT]
+    # Entries of another directory (upstream-rfc's "../upstream-fixes/...")
+    # come first and are that directory's: they stay as they are.
+    prereqs = prerequisites(base.series)
+    keep = keep[len(prereqs):]
     if not keep:
         raise RigError('the rig branch has no commits to export')
     old = glob.glob(os.path.join(patch_dir, '*.patch'))
@@ -573,12 +626,18 @@ def export(base: Base) -> None:
         out = git(tree, '-c', 'diff.suppressBlankEmpty=true', 'format-patch', '-1',
                   '--start-number', str(i),
                   '--zero-commit', '--no-signature', '-o', patch_dir, c)
-        written.append(out.splitlines()[-1])
+        path = out.splitlines()[-1]
+        if git(tree, 'log', '-1', '--format=%ae', c) == IDENTITY_EMAIL:
+            _drop_author(path)
+        written.append(path)
     for p in old:
         if p not in written:
             os.unlink(p)
-    with open(base.series, 'w') as f:
-        f.writelines(os.path.basename(p) + '\n' for p in written)
+    with open(base.series, encoding='utf-8') as f:
+        comments = [line for line in f if line.startswith('#')]
+    with open(base.series, 'w', encoding='utf-8') as f:
+        f.writelines(comments)
+        f.writelines(os.path.relpath(p, patch_dir) + '\n' for p in prereqs + written)
     # The tree already holds exactly these commits: no re-apply next time.
     state = base.load_state() or {}
     state.update(series=series_hash(series_files(base.series)), head=git(tree, 'rev-parse', 'HEAD'))

@@ -257,6 +257,45 @@ class MiniTree(unittest.TestCase):
         self.assertIn('line five', exported)
         self.assertNotIn('stub', exported)
 
+    def test_a_patch_without_author_applies_and_exports_without_one(self):
+        """The rig's own patches carry no identity: the sender's is given at
+        format-upstream time, never a made-up one stored in the repo."""
+        text = make_patch(self.tmp, 'anon', NOTIFIER, NOTIFIER.replace('line 7\n', 'seven\n'),
+                          'anon: change line 7')
+        anonymous = text.replace('From: t <t@t>\n', '')
+        self.assertFalse(tree.has_author(anonymous))
+        self.write_series({'0001-anon.patch': anonymous})
+        base = self.setup()
+        self.assertEqual(sh(base.tree, 'git', 'log', '-1', '--format=%ae', 'HEAD~'),
+                         tree.IDENTITY_EMAIL + '\n')
+        tree.export(base)
+        exported = read(os.path.join(self.patches, '0001-anon-change-line-7.patch'))
+        self.assertFalse(tree.has_author(exported))
+        self.assertIn('Subject: [PATCH] anon: change line 7', exported)
+        self.assertIn('+seven', exported)
+
+    def test_export_keeps_another_directorys_patches_as_prerequisites(self):
+        """upstream-rfc's series starts with ../upstream-fixes/ entries: export
+        writes only its own commits and keeps those lines."""
+        fixes = os.path.join(self.tmp, 'fixes')
+        os.makedirs(fixes)
+        one = NOTIFIER.replace('line 5\n', 'line five\n')
+        with open(os.path.join(fixes, '0001-fix.patch'), 'w') as f:
+            f.write(make_patch(self.tmp, 'fix', NOTIFIER, one, 'fix: line 5'))
+        own = make_patch(self.tmp, 'rfc', one, one.replace('line 9\n', 'nine\n'), 'rfc: line 9')
+        with open(os.path.join(self.patches, '0001-rfc.patch'), 'w') as f:
+            f.write(own)
+        series = os.path.join(self.patches, 'series')
+        with open(series, 'w') as f:
+            f.write('# comment\n../fixes/0001-fix.patch\n0001-rfc.patch\n')
+        base = self.setup()
+        tree.export(base)
+        self.assertEqual(read(series), '# comment\n../fixes/0001-fix.patch\n'
+                         '0001-rfc-line-9.patch\n')
+        self.assertEqual(sorted(os.listdir(self.patches)), ['0001-rfc-line-9.patch', 'series'])
+        self.assertIn('+nine', read(os.path.join(self.patches, '0001-rfc-line-9.patch')))
+        self.assertIn('+line five', read(os.path.join(fixes, '0001-fix.patch')))
+
     def test_changed_hook_redoes_the_wiring(self):
         first = self.hook('a.patch', NOTIFIER, NOTIFIER.replace('line 30\n', 'one\n'))
         base = tree.setup(self.base(hooks=[first]), quiet=True)
