@@ -13,20 +13,24 @@
  * between the notifier and the hardware is xe's code; the hardware boundary
  * is replaced with KUnit static stubs:
  *
- * - xe_pt_zap_ptes() clears the fake PTEs of the VMA ("ptes_live");
+ * - xe_pt_zap_ptes(), past xe's own check of which tiles have PTEs left,
+ *   clears the fake PTEs of the VMA ("ptes_live");
  * - the TLB invalidation submit (7.3: xe_tlb_inval_range_tilemask_submit(),
  *   6.12: xe_gt_tlb_invalidation_batch_vma()) sends a fake TLB
  *   invalidation: a real dma_fence signalled by a worker
  *   XUT_TLB_LATENCY_MS later, which records whether the PTEs were already
  *   zapped when it was sent;
- * - the batch wait waits for those fences and marks the GPU's TLB clean of
- *   the VMA when a flush sent after the zap was waited for.
+ * - the batch wait waits for those fences.
  *
  * The VM's resv holds real fences: preempt-style ones start signalling only
  * when signalling is enabled, bind-style ones are already running. After an
  * invalidation returns, its own fences must be signalled and, in fault mode,
- * its TLB clean ("tlb_clean" is set by a wait, never by a timer, so a
- * notifier that returns before a flush completed fails whatever the timing).
+ * a TLB flush sent after the PTEs were zapped must have been waited for
+ * before it returned. Every zap, submit and wait is an event in one log, and
+ * each invalidation is judged at the point of the log where it returned, so
+ * no invalidation passes on a wait that came after it, and a notifier that
+ * returns before a flush completed fails whatever the timing (a flush
+ * counts when it was waited for, never when its timer fired).
  *
  * On the upstream-rfc base (XUT_INVAL_OVERLAP, defined by that base's test
  * hook), xe's first pass in fault mode with fences pending arms the TLB
@@ -87,8 +91,9 @@ struct xut_tlb {
 	struct dma_fence fence;		/* signalled by @work */
 	struct delayed_work work;
 	unsigned int vm;		/* index in xut.vms */
-	bool ptes_zapped;		/* the VMA's PTEs were zapped when sent */
-	bool waited;			/* the batch wait returned on it */
+	unsigned int sent_at;		/* its event in the log */
+	bool waited;			/* the batch wait returned on it, */
+	unsigned int waited_at;		/* at this event */
 	struct task_struct *submitter;
 };
 
@@ -97,7 +102,6 @@ struct xut_vm {
 	struct xe_vm *vm;
 	struct xe_userptr_vma *uvma;
 	bool ptes_live;		/* GPU PTEs map the userptr */
-	bool tlb_clean;		/* a flush sent after the zap was waited for */
 };
 
 /* A fence in a VM's resv. */
@@ -132,14 +136,25 @@ static struct xut *xut_current(void)
 	return kunit_get_current_test()->priv;
 }
 
-/* Caller holds x->lock. */
-static void xut_event(struct xut *x, enum xut_event_kind kind, unsigned int vm)
+/* Log an event and return its index; caller holds x->lock. */
+static unsigned int xut_event(struct xut *x, enum xut_event_kind kind, unsigned int vm)
 {
 	if (x->nr_events < XUT_MAX_EVENTS) {
 		x->events[x->nr_events].kind = kind;
 		x->events[x->nr_events].vm = vm;
 	}
-	x->nr_events++;
+	return x->nr_events++;
+}
+
+/* The point of the log an invalidation returned at: events before it. */
+static unsigned int xut_now(struct xut *x)
+{
+	unsigned int now;
+
+	spin_lock(&x->lock);
+	now = x->nr_events;
+	spin_unlock(&x->lock);
+	return now;
 }
 
 static unsigned int xut_vm_index(struct xut *x, struct xe_vm *vm)
@@ -155,14 +170,20 @@ static unsigned int xut_vm_index(struct xut *x, struct xe_vm *vm)
 
 /* --- the hardware boundary ---------------------------------------------- */
 
+/*
+ * Called by xe_pt_zap_ptes() in place of its page-table walk, once xe's
+ * own check found PTEs of @tile left to zap (tile_present and not
+ * tile_invalidated): whether anything is zapped is xe's decision.
+ */
 static bool xut_pt_zap_ptes(struct xe_tile *tile, struct xe_vma *vma)
 {
 	struct xut *x = xut_current();
 	unsigned int i = xut_vm_index(x, xe_vma_vm(vma));
-	u8 pt_mask = vma->tile_present & ~vma->tile_invalidated;
 
-	if (!(pt_mask & BIT(tile->id)))
-		return false;
+	/* What tile_invalidated says: the walk would find nothing. */
+	if (READ_ONCE(vma->tile_invalidated) & BIT(tile->id))
+		kunit_fail_current_test("xe zapped tile %u of a VMA it had marked invalidated",
+					tile->id);
 	spin_lock(&x->lock);
 	x->vms[i].ptes_live = false;
 	xut_event(x, XUT_ZAP, i);
@@ -211,9 +232,8 @@ static int xut_tlb_send(struct xut *x, unsigned int vm)
 	idx = x->nr_tlb++;
 	t = &x->tlb[idx];
 	t->vm = vm;
-	t->ptes_zapped = !x->vms[vm].ptes_live;
 	t->submitter = current;
-	xut_event(x, XUT_SUBMIT, vm);
+	t->sent_at = xut_event(x, XUT_SUBMIT, vm);
 	spin_unlock(&x->lock);
 
 	dma_fence_init(&t->fence, &xut_tlb_fence_ops, &x->fence_lock,
@@ -272,10 +292,10 @@ static void xut_tlb_wait(struct xut_batch *batch)
 
 		dma_fence_wait(&t->fence, false);
 		spin_lock(&x->lock);
-		t->waited = true;
-		xut_event(x, XUT_WAIT, t->vm);
-		if (t->ptes_zapped && !x->vms[t->vm].ptes_live)
-			x->vms[t->vm].tlb_clean = true;
+		if (!t->waited) {
+			t->waited = true;
+			t->waited_at = xut_event(x, XUT_WAIT, t->vm);
+		}
 		spin_unlock(&x->lock);
 	}
 	batch->num_fences = 0;
@@ -479,6 +499,8 @@ static struct xut_vm *xut_vm_create(struct kunit *test, bool fault_mode)
 }
 
 #ifdef XUT_INVAL_OVERLAP
+static const bool xut_inval_overlap = true;
+
 /*
  * xe's submission work item, on the test's userptr_inval_wq, with the
  * test's stubs (looked up through current->kunit_test, as in its threads).
@@ -515,6 +537,8 @@ static void xut_inval_flush(struct xut *x)
 	flush_workqueue(x->xe->userptr_inval_wq);
 }
 #else
+static const bool xut_inval_overlap;
+
 static void xut_inval_wq_init(struct kunit *test, struct xut *x)
 {
 }
@@ -571,7 +595,6 @@ static void xut_bind(struct xut *x, struct xut_vm *v)
 	WRITE_ONCE(uvma->vma.tile_invalidated, 0);
 	spin_lock(&x->lock);
 	v->ptes_live = true;
-	v->tlb_clean = false;
 	spin_unlock(&x->lock);
 	up_write(XUT_NOTIFIER_LOCK(vm));
 }
@@ -731,6 +754,7 @@ struct xut_thread {
 	struct mm_struct *mm;
 	unsigned long start, end;
 	struct xut_park *park;
+	unsigned int returned_at;	/* xut_now() when it returned */
 	struct completion done;
 };
 
@@ -752,6 +776,7 @@ static int xut_thread_fn(void *arg)
 	/* The stubs are looked up through current->kunit_test. */
 	current->kunit_test = t->test;
 	xut_invalidate(t->mm, t->start, t->end);
+	t->returned_at = xut_now(t->test->priv);
 	current->kunit_test = NULL;
 	complete_all(&t->done);	/* joined, then reaped: two waits */
 	return 0;
@@ -801,19 +826,53 @@ static bool xut_fence_signaled(struct dma_fence *fence)
 }
 
 /*
- * After an invalidation of @v's userptr returned: the GPU can no longer
- * reach the old pages. Every fence in @fences (those it had to wait for) is
- * signalled; the userptr needs a repin; in non-fault mode exec and the
- * rebind worker were told; in fault mode the PTEs are zapped and a TLB
- * flush sent after the zap was waited for.
+ * Whether a TLB flush of VM @vm sent after its last zap before event
+ * @returned_at was waited for before that event. Judged per invalidation,
+ * at the point of the log where it returned: a zap or a wait that came
+ * later belongs to another one.
+ */
+static bool xut_flushed_before(struct kunit *test, unsigned int vm,
+			       unsigned int returned_at)
+{
+	struct xut *x = test->priv;
+	bool zapped = false, flushed = false;
+	unsigned int i, zapped_at = 0;
+
+	/* The log must reach back to @returned_at to judge it. */
+	KUNIT_ASSERT_LE(test, returned_at, XUT_MAX_EVENTS);
+	spin_lock(&x->lock);
+	for (i = 0; i < returned_at; i++) {
+		if (x->events[i].kind == XUT_ZAP && x->events[i].vm == vm) {
+			zapped = true;
+			zapped_at = i;
+		}
+	}
+	for (i = 0; zapped && i < x->nr_tlb; i++) {
+		struct xut_tlb *t = &x->tlb[i];
+
+		if (t->vm == vm && t->sent_at > zapped_at && t->waited &&
+		    t->waited_at < returned_at)
+			flushed = true;
+	}
+	spin_unlock(&x->lock);
+	return flushed;
+}
+
+/*
+ * After an invalidation of @v's userptr returned, at event @returned_at
+ * (xut_now()): the GPU can no longer reach the old pages. Every fence in
+ * @fences (those it had to wait for) is signalled; the userptr needs a
+ * repin; in non-fault mode exec and the rebind worker were told; in fault
+ * mode the PTEs are zapped and a TLB flush sent after the zap was waited
+ * for before it returned.
  */
 static void xut_expect_invalidated(struct kunit *test, struct xut_vm *v,
-				   struct dma_fence **fences, unsigned int n,
-				   const char *who)
+				   unsigned int returned_at, struct dma_fence **fences,
+				   unsigned int n, const char *who)
 {
 	struct xut *x = test->priv;
 	struct xe_userptr *userptr = &v->uvma->userptr;
-	bool ptes_live, tlb_clean;
+	bool ptes_live;
 	unsigned int i;
 
 	for (i = 0; i < n; i++)
@@ -831,10 +890,9 @@ static void xut_expect_invalidated(struct kunit *test, struct xut_vm *v,
 	/* Snapshot: a failed expectation allocates, not under a spinlock. */
 	spin_lock(&x->lock);
 	ptes_live = v->ptes_live;
-	tlb_clean = v->tlb_clean;
 	spin_unlock(&x->lock);
 	KUNIT_EXPECT_FALSE_MSG(test, ptes_live, "%s: GPU PTEs still live", who);
-	KUNIT_EXPECT_TRUE_MSG(test, tlb_clean,
+	KUNIT_EXPECT_TRUE_MSG(test, xut_flushed_before(test, v - x->vms, returned_at),
 			      "%s returned before a TLB flush sent after the zap completed",
 			      who);
 }
@@ -913,7 +971,7 @@ static void xe_userptr_munmap_fences_pending(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(x->addr, XUT_PAGES * PAGE_SIZE), 0);
 
-	xut_expect_invalidated(test, v, f, ARRAY_SIZE(f), "munmap");
+	xut_expect_invalidated(test, v, xut_now(x), f, ARRAY_SIZE(f), "munmap");
 	xut_expect_idle(test, v);
 }
 
@@ -932,7 +990,7 @@ static void xe_userptr_munmap_fences_idle(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(x->addr, XUT_PAGES * PAGE_SIZE), 0);
 
-	xut_expect_invalidated(test, v, NULL, 0, "munmap");
+	xut_expect_invalidated(test, v, xut_now(x), NULL, 0, "munmap");
 	xut_expect_idle(test, v);
 	KUNIT_EXPECT_EQ(test, x->nr_tlb, expected_tlb);
 }
@@ -965,7 +1023,7 @@ static void xe_userptr_release_walk(struct kunit *test)
 
 	mmput(x->mm);	/* exit_mmap(): the release walk */
 
-	xut_expect_invalidated(test, v, &f, 1, "exit_mmap");
+	xut_expect_invalidated(test, v, xut_now(x), &f, 1, "exit_mmap");
 	xut_expect_idle(test, v);
 }
 
@@ -1041,14 +1099,26 @@ static void xe_userptr_concurrent(struct kunit *test)
 	struct xut_park *park;
 	unsigned long parked;
 	struct xut_vm *v;
+	bool hold;
 
 	xut_setup(test, 1, pair->fault);
 	v = &x->vms[0];
 	park = xut_park_insert(test);
-	if (pair->first == XUT_FENCES_PENDING)
+	/*
+	 * With the RFC, a fault-mode first pass with fences pending arms its
+	 * TLB invalidation on them, and a work item sends it once they have
+	 * signalled: the test holds that fence and signals it itself, so what
+	 * is in flight at the park does not depend on timing.
+	 */
+	hold = xut_inval_overlap && pair->fault && pair->first == XUT_FENCES_PENDING;
+	if (hold)
+		first = xut_new_fence(test, v, &xut_held_fence_ops, DMA_RESV_USAGE_BOOKKEEP);
+	else if (pair->first == XUT_FENCES_PENDING)
 		first = xut_add_fence(test, v, true, DMA_RESV_USAGE_BOOKKEEP);
 
 	a = xut_thread_run(test, x->addr, x->addr + XUT_PAGES * PAGE_SIZE, park);
+	/* Runs before the thread is reaped: a failed test does not hang. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xut_signal_held, x), 0);
 	parked = wait_for_completion_timeout(&park->parked,
 					     msecs_to_jiffies(XUT_THREAD_TIMEOUT_MS));
 	KUNIT_ASSERT_TRUE_MSG(test, parked, "the first invalidation never reached the park");
@@ -1056,20 +1126,28 @@ static void xe_userptr_concurrent(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, v->uvma->userptr.finish_inuse);
 	KUNIT_EXPECT_EQ(test, v->uvma->userptr.tlb_inval_submitted,
 			pair->fault && pair->first == XUT_FENCES_IDLE);
+	if (hold) {
+		dma_fence_signal(first);
+		xut_inval_flush(x);
+		KUNIT_EXPECT_TRUE_MSG(test, v->uvma->userptr.tlb_inval_submitted,
+				      "the first's flush was not sent once its fence signalled");
+	}
 
 	if (pair->second == XUT_FENCES_PENDING)
 		second = xut_add_fence(test, v, true, DMA_RESV_USAGE_BOOKKEEP);
 	b = xut_thread_run(test, x->addr, x->addr + PAGE_SIZE, NULL);
 	KUNIT_ASSERT_TRUE_MSG(test, xut_thread_join(b),
 			      "the second invalidation did not return");
-	xut_expect_invalidated(test, v, second ? &second : NULL, !!second, "the second");
+	xut_expect_invalidated(test, v, b->returned_at, second ? &second : NULL, !!second,
+			       "the second");
 	if (first)
 		KUNIT_EXPECT_TRUE_MSG(test, xut_fence_signaled(first),
 				      "the second returned before the first's fence signalled");
 
 	xut_park_release(park);
 	KUNIT_ASSERT_TRUE_MSG(test, xut_thread_join(a), "the first did not return");
-	xut_expect_invalidated(test, v, first ? &first : NULL, !!first, "the first");
+	xut_expect_invalidated(test, v, a->returned_at, first ? &first : NULL, !!first,
+			       "the first");
 	xut_expect_idle(test, v);
 }
 
@@ -1080,14 +1158,15 @@ static void xe_userptr_concurrent(struct kunit *test)
 static void xe_userptr_n_vms_pipelined(struct kunit *test)
 {
 	struct xut *x = test->priv;
-	unsigned int i, n = XUT_MAX_VMS, first_wait;
+	unsigned int i, n = XUT_MAX_VMS, first_wait, returned_at;
 
 	xut_setup(test, n, true);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(x->addr, XUT_PAGES * PAGE_SIZE), 0);
+	returned_at = xut_now(x);
 
 	for (i = 0; i < n; i++) {
-		xut_expect_invalidated(test, &x->vms[i], NULL, 0, "munmap");
+		xut_expect_invalidated(test, &x->vms[i], returned_at, NULL, 0, "munmap");
 		xut_expect_idle(test, &x->vms[i]);
 	}
 	KUNIT_ASSERT_LE(test, x->nr_events, XUT_MAX_EVENTS);
@@ -1156,17 +1235,17 @@ static void xe_userptr_overlap_before_finishes(struct kunit *test)
 
 	xut_park_release(park);
 	KUNIT_ASSERT_TRUE_MSG(test, xut_thread_join(t), "the invalidation did not return");
-	xut_expect_invalidated(test, &x->vms[0], (struct dma_fence *[]){ f[0], f[n] },
-			       2, "the invalidation");
+	xut_expect_invalidated(test, &x->vms[0], t->returned_at,
+			       (struct dma_fence *[]){ f[0], f[n] }, 2, "the invalidation");
 	for (i = 1; i < n; i++)
-		xut_expect_invalidated(test, &x->vms[i], &f[i], 1, "the invalidation");
+		xut_expect_invalidated(test, &x->vms[i], t->returned_at, &f[i], 1,
+				       "the invalidation");
 	for (i = 0; i < n; i++)
 		xut_expect_idle(test, &x->vms[i]);
 	KUNIT_EXPECT_EQ_MSG(test, x->nr_tlb, n, "the finishes sent TLB flushes again");
 }
 #endif
 
-#if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 /*
  * xe_vma_userptr_force_invalidate() with the locks its caller holds: the
  * VM's lock, its resv and the notifier lock, on 7.3 in write mode
@@ -1175,6 +1254,7 @@ static void xe_userptr_overlap_before_finishes(struct kunit *test)
  */
 static void xut_force_invalidate(struct xut_vm *v)
 {
+#if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 	struct xe_vm *vm = v->vm;
 
 	down_write(&vm->lock);
@@ -1190,6 +1270,7 @@ static void xut_force_invalidate(struct xut_vm *v)
 #endif
 	xe_vm_unlock(vm);
 	up_write(&vm->lock);
+#endif
 }
 
 /*
@@ -1204,29 +1285,30 @@ static void xe_userptr_force_then_munmap(struct kunit *test)
 	struct xut_vm *v;
 	unsigned int tlb, expected_tlb = xut_param_fault(test) ? 1 : 0;
 
+	if (!IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT))
+		kunit_skip(test, "needs CONFIG_DRM_XE_USERPTR_INVAL_INJECT");
 	xut_setup(test, 1, xut_param_fault(test));
 	v = &x->vms[0];
 
 	f[0] = xut_add_fence(test, v, true, DMA_RESV_USAGE_BOOKKEEP);
 	xut_force_invalidate(v);
-	xut_expect_invalidated(test, v, f, 1, "force-invalidate (fences pending)");
+	xut_expect_invalidated(test, v, xut_now(x), f, 1, "force-invalidate (fences pending)");
 	xut_expect_idle(test, v);
 
 	xut_bind(x, v);
 	xut_force_invalidate(v);
-	xut_expect_invalidated(test, v, NULL, 0, "force-invalidate (fences idle)");
+	xut_expect_invalidated(test, v, xut_now(x), NULL, 0, "force-invalidate (fences idle)");
 	xut_expect_idle(test, v);
 
 	xut_bind(x, v);
 	tlb = x->nr_tlb;
 	f[1] = xut_add_fence(test, v, true, DMA_RESV_USAGE_BOOKKEEP);
 	KUNIT_ASSERT_EQ(test, vm_munmap(x->addr, XUT_PAGES * PAGE_SIZE), 0);
-	xut_expect_invalidated(test, v, &f[1], 1, "munmap after force-invalidate");
+	xut_expect_invalidated(test, v, xut_now(x), &f[1], 1, "munmap after force-invalidate");
 	xut_expect_idle(test, v);
 	KUNIT_EXPECT_EQ_MSG(test, x->nr_tlb - tlb, expected_tlb,
 			    "TLB invalidations sent by the munmap");
 }
-#endif
 
 static struct kunit_case xe_userptr_tests[] = {
 	KUNIT_CASE_PARAM(xe_userptr_munmap_fences_pending, xut_mode_gen_params),
@@ -1238,9 +1320,7 @@ static struct kunit_case xe_userptr_tests[] = {
 #ifdef XUT_INVAL_OVERLAP
 	KUNIT_CASE(xe_userptr_overlap_before_finishes),
 #endif
-#if IS_ENABLED(CONFIG_DRM_XE_USERPTR_INVAL_INJECT)
 	KUNIT_CASE_PARAM(xe_userptr_force_then_munmap, xut_mode_gen_params),
-#endif
 	{}
 };
 

@@ -185,9 +185,9 @@ def prerequisites(series: str) -> list[str]:
     of upstream-fixes/), applied first; one after the series' own patches
     is an error.
     """
-    pdir = os.path.dirname(series)
+    pdir = os.path.normpath(os.path.dirname(series))
     patches = series_files(series)
-    own = [os.path.dirname(p) == pdir for p in patches]
+    own = [os.path.dirname(os.path.normpath(p)) == pdir for p in patches]
     first_own = own.index(True) if True in own else len(own)
     if not all(own[first_own:]):
         raise RigError(f'{os.path.relpath(series, REPO)}: a patch of another '
@@ -592,6 +592,17 @@ def where(base: Base) -> str:
     return base.tree
 
 
+def _read(path: str) -> str:
+    with open(path, encoding='utf-8') as f:
+        return f.read()
+
+
+def _patch_id(diff: str) -> str:
+    """git patch-id of @diff: equal for the same change, whatever its message."""
+    return run(['git', 'patch-id', '--stable'], capture=True,
+               input=diff + '\n').stdout.split(' ', 1)[0]
+
+
 def _drop_author(path: str) -> None:
     """Remove the From: line from the mail header of the patch at @path."""
     with open(path, encoding='utf-8') as f:
@@ -614,6 +625,15 @@ def export(base: Base) -> None:
     # Entries of another directory (upstream-rfc's "../upstream-fixes/...")
     # come first and are that directory's: they stay as they are.
     prereqs = prerequisites(base.series)
+    for commit, patch in zip(keep, prereqs):
+        # patch-id tells a blank context line from a lone space: the stored
+        # patch may have either (export writes the first, see below).
+        ids = {_patch_id(git(tree, '-c', f'diff.suppressBlankEmpty={blank}', 'show', commit))
+               for blank in ('true', 'false')}
+        if _patch_id(_read(patch)) not in ids:
+            raise RigError(f'commit {commit[:12]} of {tree} is not '
+                           f'{os.path.relpath(patch, REPO)} any more: change that '
+                           'patch on its own base, which exports it; nothing written')
     keep = keep[len(prereqs):]
     if not keep:
         raise RigError('the rig branch has no commits to export')

@@ -35,17 +35,24 @@ COMMITS_INI = os.path.join(REPO, 'configs', 'upstream-commits.ini')
 COVER = 'cover-letter.txt'
 # A Fixes: tag as submitting-patches.rst wants it: 12+ hex digits, then
 # the subject in ("...").
-FIXES_RE = re.compile(r'^Fixes:\s*(.*)$', re.M)
+FIXES_RE = re.compile(r'^Fixes:[ \t]*([^\n]*)$', re.M)
 FIXES_FORM = re.compile(r'^([0-9a-f]{12,40}) \("(.+)"\)$')
 # A backport's first line, as stable's "commit <id> upstream." but in the
 # description style checkpatch asks of every commit reference.
-# The subject may wrap, as checkpatch's 75 columns ask.
-UPSTREAM_RE = re.compile(r'^commit ([0-9a-f]{12,40}) \("(.+?)"\)\s+upstream\.$', re.M | re.S)
+# The subject may wrap once, as checkpatch's 75 columns ask.
+UPSTREAM_RE = re.compile(r'^commit ([0-9a-f]{12,40}) \("([^\n"]+(?:\n[^\n"]+)?)"\)'
+                         r'[ \t\n]+upstream\.$', re.M)
+# Stable's own forms, which must name a known commit as well.
+STABLE_RE = re.compile(r'^(?:commit ([0-9a-f]{40}) upstream\.|'
+                       r'\[ Upstream commit ([0-9a-f]{12,40}) \])$', re.M)
 # checkpatch looks a Fixes: id up in the git history where it runs, and
 # calls it unknown where there is none: the rig's trees have none.
 # configs/upstream-commits.ini and --mainline check the ids instead; the
 # tag's form is still checkpatch's (GIT_COMMIT_ID).
 CHECKPATCH_NO_HISTORY = ['--ignore', 'UNKNOWN_COMMIT_ID']
+# The sender's identity is given with -c user.*, which these would override.
+GIT_ENV = {k: v for k, v in os.environ.items()
+           if not k.startswith(('GIT_AUTHOR_', 'GIT_COMMITTER_'))}
 
 
 @dataclass
@@ -131,6 +138,11 @@ def check_references(path: str, text: str, commits: dict[str, Commit]) -> None:
         if known is None or not known.sha.startswith(sha):
             raise RigError(f'{rel}: "commit {sha} ("{subject}") upstream." is not '
                            f'in {os.path.relpath(COMMITS_INI, REPO)}')
+    for long_form, short_form in STABLE_RE.findall(text):
+        sha = long_form or short_form
+        if not any(c.sha.startswith(sha) for c in commits.values()):
+            raise RigError(f'{rel}: upstream commit {sha} is not in '
+                           f'{os.path.relpath(COMMITS_INI, REPO)}')
 
 
 def check_mainline(commits: dict[str, Commit], mainline: str) -> None:
@@ -200,7 +212,7 @@ def _sign(wt: str, as_sender: list[str], identity: str, people: list[str]) -> No
     msg = run(['git', 'interpret-trailers', '--if-exists', 'addIfDifferent', *args],
               capture=True, input=msg + '\n').stdout
     run(['git', '-C', wt, *as_sender, 'commit', '-q', '--amend', '--reset-author', '-F', '-'],
-        input=msg, capture=True)
+        input=msg, capture=True, env=GIT_ENV)
 
 
 def format_set(name: str, out: str, identity: str, base_tree: str,
@@ -254,23 +266,25 @@ def _write_mails(wt: str, out: str, prereqs: list[str], own: list[str], identity
         _sign(wt, as_sender, identity, people)
         all_people += [x for x in people if x not in all_people]
         all_lists += [x for x in lists if x not in all_lists]
-    git(wt, *as_sender, 'format-patch', '-q', '--cover-letter', '--thread=shallow',
-        f'--subject-prefix={prefix}', '-o', out,
-        *[f'--to={x}' for x in all_lists], *[f'--cc={x}' for x in all_people],
-        f'{start}..HEAD')
+    # Maintainers and reviewers in To:, the lists in Cc:.
+    run(['git', '-C', wt, *as_sender, 'format-patch', '-q', '--cover-letter',
+         '--thread=shallow', f'--subject-prefix={prefix}', '-o', out,
+         *[f'--to={x}' for x in all_people], *[f'--cc={x}' for x in all_lists],
+         f'{start}..HEAD'], capture=True, env=GIT_ENV)
     mails = sorted(os.path.join(out, m) for m in os.listdir(out))
     _fill_cover(mails[0], subject, blurb)
     # The mails as a maintainer gets them: they apply, and checkpatch has
     # nothing to say.
     git(wt, 'checkout', '-q', '--detach', start)
     for m in mails[1:]:
-        res = run(['git', '-C', wt, *as_sender, 'am', '-q', m], check=False, capture=True)
+        res = run(['git', '-C', wt, *as_sender, 'am', '-q', m], check=False, capture=True,
+                  env=GIT_ENV)
         if res.returncode:
             git(wt, 'am', '--abort', check=False)
             raise RigError(f'the written {os.path.basename(m)} does not apply: '
                            + res.stderr.strip())
     for m in mails[1:]:
-        res = run(['perl', 'scripts/checkpatch.pl', '--strict', '--no-tree', '-q',
+        res = run(['perl', 'scripts/checkpatch.pl', '--strict', '-q',
                    *CHECKPATCH_NO_HISTORY, m], cwd=wt, check=False, capture=True)
         if res.returncode or res.stdout.strip():
             raise RigError(f'checkpatch --strict on the written '

@@ -296,6 +296,35 @@ class MiniTree(unittest.TestCase):
         self.assertIn('+nine', read(os.path.join(self.patches, '0001-rfc-line-9.patch')))
         self.assertIn('+line five', read(os.path.join(fixes, '0001-fix.patch')))
 
+    def test_export_refuses_a_changed_prerequisite(self):
+        """An edit of another directory's patch in this tree would be lost."""
+        fixes = os.path.join(self.tmp, 'fixes')
+        os.makedirs(fixes)
+        one = NOTIFIER.replace('line 5\n', 'line five\n')
+        with open(os.path.join(fixes, '0001-fix.patch'), 'w') as f:
+            f.write(make_patch(self.tmp, 'fix', NOTIFIER, one, 'fix: line 5'))
+        with open(os.path.join(self.patches, '0001-rfc.patch'), 'w') as f:
+            f.write(make_patch(self.tmp, 'rfc', one, one.replace('line 9\n', 'nine\n'),
+                               'rfc: line 9'))
+        series = os.path.join(self.patches, 'series')
+        with open(series, 'w') as f:
+            f.write('../fixes/0001-fix.patch\n0001-rfc.patch\n')
+        base = self.setup()
+        first = sh(base.tree, 'git', 'rev-list', '--reverse', 'rig-pristine..HEAD').split()[0]
+        sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'checkout', '-q',
+           first)
+        with open(os.path.join(base.tree, 'mm/mmu_notifier.c'), 'a') as f:
+            f.write('fixed differently\n')
+        sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'commit', '-qa',
+           '--amend', '--no-edit')
+        amended = sh(base.tree, 'git', 'rev-parse', 'HEAD').strip()
+        sh(base.tree, 'git', '-c', 'user.name=d', '-c', 'user.email=d@d', 'rebase', '-q',
+           '--onto', amended, first, 'rig')
+        before = sorted(os.listdir(self.patches)), read(series)
+        with self.assertRaisesRegex(RigError, 'is not .*0001-fix.patch any more'):
+            tree.export(base)
+        self.assertEqual((sorted(os.listdir(self.patches)), read(series)), before)
+
     def test_changed_hook_redoes_the_wiring(self):
         first = self.hook('a.patch', NOTIFIER, NOTIFIER.replace('line 30\n', 'one\n'))
         base = tree.setup(self.base(hooks=[first]), quiet=True)

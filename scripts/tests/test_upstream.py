@@ -34,6 +34,13 @@ class References(unittest.TestCase):
             with open(path, encoding='utf-8') as f:
                 upstream.check_references(path, f.read(), self.commits)
 
+    def test_stables_own_forms_must_name_a_known_commit(self):
+        with self.assertRaisesRegex(RigError, 'upstream commit 0123456789ab is not in'):
+            self.check('[ Upstream commit 0123456789ab ]')
+        with self.assertRaisesRegex(RigError, f'upstream commit {"1" * 40} is not in'):
+            self.check(f'commit {"1" * 40} upstream.')
+        self.check(f'commit {self.commits[DEFER].sha} upstream.')
+
     def test_a_backport_names_its_upstream_commit_by_the_listed_id(self):
         subject = 'drm/xe: Split TLB invalidation into submit and wait steps'
         self.check(f'commit {self.commits[subject].sha[:12]} ("{subject}") upstream.')
