@@ -186,7 +186,6 @@ def bisect_build(base: tree.Base, jobs: int, checks: bool = True) -> dict[str, A
         if step.patch:
             res = tree.am(wt, step.patch)
             if res.returncode:
-                git(wt, 'am', '--abort', check=False)
                 raise RigError(f'{step.name} does not apply on the steps before it: '
                                + res.stderr.strip())
         info(f'[bisect] {i}/{len(steps) - 1} {step.name}: building')

@@ -182,9 +182,10 @@ def met(m: dict[str, Any]) -> bool:
     return all(m[k] >= v for k, v in TARGETS.items())
 
 
-def write(bdir: str, tree: str, core_patch: str) -> dict[str, Any]:
-    """Capture, measure against @core_patch (0001) and write coverage.json."""
-    rdir = os.path.join(results_dir(), 'coverage')
+def write(bdir: str, tree: str, core_patch: str, profile: str) -> dict[str, Any]:
+    """Capture, measure against @core_patch (0001) and write coverage.json
+    beside @profile's results."""
+    rdir = os.path.join(results_dir(), profile)
     ours = lcov(bdir, rdir)
     lines, unmatched = core_lines(tree, core_patch)
     m = measure(parse_info(ours), lines)

@@ -272,11 +272,14 @@ def list_tests(tree: str, bdir: str, filter_glob: str | None,
     cmd = kunit_cmd(tree, 'exec', bdir, None, profile) + ['--list_tests']
     if filter_glob:
         cmd.append(filter_glob)
-    res = subprocess.run(cmd, cwd=tree, env=exec_env(tree, profile, bdir),
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         timeout=600 if profile is not None and profile.qemu else 120)
-    return [ln.strip() for ln in res.stdout.splitlines()
-            if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
+    log = os.path.join(bdir, 'list-tests.log')
+    _, timed_out = proc.run_logged(cmd, log, 600 if profile is not None and profile.qemu
+                                   else 120, cwd=tree, env=exec_env(tree, profile, bdir))
+    if timed_out:
+        raise RigError(f'listing the tests of {bdir} timed out (log: {log})')
+    with open(log, errors='replace') as f:
+        return [ln.strip() for ln in f
+                if re.match(r'^[^\s.]+\.[^\s.]+$', ln.strip())]
 
 
 def crashed_case(tree: str, bdir: str, suite: str, reported: Sequence[str],

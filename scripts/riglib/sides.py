@@ -65,7 +65,7 @@ def worktree(base: tree.Base, side: str) -> str:
         tree.stage_repo_sources(wt)
         tree.commit_wiring(wt, hooks=[])
     else:
-        # New repo dirs (a kunit/ added since) are linked; nothing is
-        # rewritten that did not change.
+        # The rig's sources are staged again: only what changed is
+        # rewritten, so unchanged objects stay valid.
         tree.stage_repo_sources(wt)
     return wt

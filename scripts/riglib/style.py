@@ -19,7 +19,7 @@ from . import bases, tree, upstream
 from .util import REPO, RigError, run
 
 # Signs the mails of the check; never written to any configuration.
-TEST_SENDER = 'Rig Selftest <selftest@rig.invalid>'
+TEST_SENDER = ('Rig Selftest', 'selftest@rig.invalid')
 
 SOURCE_GLOBS = ('fake-gpu/*.[ch]', 'kunit/*.[ch]', 'xe-tests/*.c', 'userspace/*.c')
 
@@ -62,8 +62,7 @@ def formatted_sets() -> list[str]:
     problems = []
     homes: dict[str, list[str]] = {}
     for name in upstream.sets():
-        definition = upstream.set_base(name)
-        home = tree.Base(bases.select(definition.variant_of or definition.name))
+        home = tree.Base(upstream.home_base(name))
         if not os.path.isdir(os.path.join(home.tree, '.git')):
             problems.append(f'kernel-patches/{name}: not formatted, the tree of base '
                             f'{home.name} is not set up ("scripts/rig --base '

@@ -58,7 +58,14 @@ WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
 # patches there: they are stored without one (authorship is the sender's,
 # given at "rig format-upstream"), and "rig export" leaves it out again.
 IDENTITY_NAME, IDENTITY_EMAIL = 'two-pass rig', 'rig@localhost'
-IDENTITY = ['-c', f'user.name={IDENTITY_NAME}', '-c', f'user.email={IDENTITY_EMAIL}']
+
+
+def identity_args(name: str, email: str) -> list[str]:
+    """git options making @name <@email> the author and committer."""
+    return ['-c', f'user.name={name}', '-c', f'user.email={email}']
+
+
+IDENTITY = identity_args(IDENTITY_NAME, IDENTITY_EMAIL)
 
 
 def has_two_pass_core(src: str) -> bool:
@@ -178,12 +185,11 @@ def series_files(series: str | None) -> list[str]:
     return names
 
 
-def prerequisites(series: str) -> list[str]:
-    """The leading patches of @series that live in another directory.
-
-    They are another series' (upstream-rfc's series starts with the fixes
-    of upstream-fixes/), applied first; one after the series' own patches
-    is an error.
+def split_series(series: str) -> tuple[list[str], list[str]]:
+    """(prerequisites, own patches) of @series: the prerequisites are the
+    leading patches that live in another directory, another series' that
+    this one applies first (upstream-rfc's starts with the fixes of
+    upstream-fixes/); one after the series' own patches is an error.
     """
     pdir = os.path.normpath(os.path.dirname(series))
     patches = series_files(series)
@@ -192,7 +198,7 @@ def prerequisites(series: str) -> list[str]:
     if not all(own[first_own:]):
         raise RigError(f'{os.path.relpath(series, REPO)}: a patch of another '
                        'directory after this one\'s own')
-    return patches[:first_own]
+    return patches[:first_own], patches[first_own:]
 
 
 def series_hash(patches: list[str]) -> str:
@@ -503,34 +509,42 @@ def _failed_hunk(tree: str, patch: str) -> str:
     return f'{fname}, hunk "{hunk or "@@ -" + str(line)}"'
 
 
+_AUTHOR_LINE = re.compile(r'^From: .*\n', re.M)
+
+
+def _mail_header(text: str) -> tuple[str, str]:
+    """(header with its last newline, the rest) of the patch mail @text."""
+    header, sep, body = text.partition('\n\n')
+    return header + '\n', sep[1:] + body
+
+
 def has_author(text: str) -> bool:
     """Whether the mail header of patch @text has a From: line."""
-    header = text.split('\n\n', 1)[0]
-    return re.search(r'^From: ', header, re.M) is not None
+    return _AUTHOR_LINE.search(_mail_header(text)[0]) is not None
 
 
-def am(tree: str, patch: str) -> subprocess.CompletedProcess[str]:
-    """git am @patch in @tree; a patch with no author gets the rig's."""
+def am(tree: str, patch: str,
+       committer: Sequence[str] = IDENTITY) -> subprocess.CompletedProcess[str]:
+    """git am @patch in @tree, aborted again if it fails (the caller says
+    why); a patch with no author gets the rig's."""
     with open(patch, encoding='utf-8') as f:
         text = f.read()
-    if has_author(text):
-        return run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr', patch],
-                   check=False, capture=True)
-    first, rest = text.split('\n', 1)
-    authored = f'{first}\nFrom: {IDENTITY_NAME} <{IDENTITY_EMAIL}>\n{rest}'
-    return run(['git', '-C', tree, *IDENTITY, 'am', '-q', '--keep-cr'],
-               check=False, capture=True, input=authored)
+    if not has_author(text):
+        first, rest = text.split('\n', 1)
+        text = f'{first}\nFrom: {IDENTITY_NAME} <{IDENTITY_EMAIL}>\n{rest}'
+    res = run(['git', '-C', tree, *committer, 'am', '-q', '--keep-cr'],
+              check=False, capture=True, input=text)
+    if res.returncode:
+        run(['git', '-C', tree, 'am', '--abort'], check=False, capture=True)
+    return res
 
 
 def _apply_series(base: Base, patches: list[str]) -> None:
     tree = base.tree
     for path in patches:
-        res = am(tree, path)
-        if res.returncode != 0:
-            where = _failed_hunk(tree, path)
-            run(['git', '-C', tree, 'am', '--abort'], check=False, capture=True)
+        if am(tree, path).returncode != 0:
             raise RigError(f'patch {os.path.relpath(path, REPO)} does not apply: '
-                           f'{where}')
+                           f'{_failed_hunk(tree, path)}')
 
 
 def _check_no_local_edits(tree: str) -> None:
@@ -605,11 +619,9 @@ def _patch_id(diff: str) -> str:
 
 def _drop_author(path: str) -> None:
     """Remove the From: line from the mail header of the patch at @path."""
-    with open(path, encoding='utf-8') as f:
-        header, sep, body = f.read().partition('\n\n')
-    header = re.sub(r'^From: .*\n', '', header + '\n', count=1, flags=re.M)
+    header, body = _mail_header(_read(path))
     with open(path, 'w', encoding='utf-8') as f:
-        f.write(header.rstrip('\n') + sep + body)
+        f.write(_AUTHOR_LINE.sub('', header, count=1) + body)
 
 
 def export(base: Base) -> None:
@@ -624,7 +636,7 @@ def export(base: Base) -> None:
             if git(tree, 'log', '-1', '--format=%s', c) != WIRING_SUBJECT]
     # Entries of another directory (upstream-rfc's "../upstream-fixes/...")
     # come first and are that directory's: they stay as they are.
-    prereqs = prerequisites(base.series)
+    prereqs = split_series(base.series)[0]
     for commit, patch in zip(keep, prereqs):
         # patch-id tells a blank context line from a lone space: the stored
         # patch may have either (export writes the first, see below).

@@ -96,21 +96,28 @@ def set_base(name: str) -> bases.BaseDef:
                    f'kernel-patches/{name}/')
 
 
+def home_base(name: str) -> bases.BaseDef:
+    """The base whose package is set @name's kernel (upstream for both sets:
+    upstream-rfc is a variant of it): its cached tree is where the set is
+    formatted."""
+    return bases.select(set_base(name).kernel)
+
+
 def check_set_name(name: str) -> None:
     if name not in sets():
         raise RigError(f'unknown set {name}; known: {", ".join(sets())} (the '
                        f'directories of kernel-patches/ with a {COVER})')
 
 
-def sender(cwd: str = REPO) -> str:
-    """'Name <email>' from the user's git configuration; RigError if unset."""
+def sender(cwd: str = REPO) -> tuple[str, str]:
+    """(name, email) from the user's git configuration; RigError if unset."""
     name = git(cwd, 'config', 'user.name', check=False)
     email = git(cwd, 'config', 'user.email', check=False)
     if not name or not email:
         raise RigError('no sender identity: the series is yours to send, with your '
                        'Signed-off-by. Set it with\n  git config --global user.name '
                        '"Your Name"\n  git config --global user.email you@example.com')
-    return f'{name} <{email}>'
+    return name, email
 
 
 def check_references(path: str, text: str, commits: dict[str, Commit]) -> None:
@@ -195,37 +202,38 @@ def worktree(src: str) -> Iterator[str]:
         git(src, 'worktree', 'prune', check=False)
 
 
-def _am_all(wt: str, patches: list[str]) -> None:
+def _am_all(wt: str, patches: list[str], where: str) -> None:
     for p in patches:
         res = tree.am(wt, p)
         if res.returncode:
-            git(wt, 'am', '--abort', check=False)
-            raise RigError(f'{os.path.relpath(p, REPO)} does not apply on the '
-                           f'pristine kernel: {res.stderr.strip()}')
+            raise RigError(f'{os.path.relpath(p, REPO)} does not apply {where}: '
+                           f'{res.stderr.strip()}')
 
 
-def _sign(wt: str, as_sender: list[str], identity: str, people: list[str]) -> None:
+def _ident(sender: tuple[str, str]) -> str:
+    return f'{sender[0]} <{sender[1]}>'
+
+
+def _sign(wt: str, sender: tuple[str, str], people: list[str]) -> None:
     """Make HEAD the sender's: author, Cc: lines, Signed-off-by last."""
     msg = git(wt, 'log', '-1', '--format=%B')
-    trailers = [f'Cc: {p}' for p in people] + [f'Signed-off-by: {identity}']
+    trailers = [f'Cc: {p}' for p in people] + [f'Signed-off-by: {_ident(sender)}']
     args = [a for t in trailers for a in ('--trailer', t)]
     msg = run(['git', 'interpret-trailers', '--if-exists', 'addIfDifferent', *args],
               capture=True, input=msg + '\n').stdout
-    run(['git', '-C', wt, *as_sender, 'commit', '-q', '--amend', '--reset-author', '-F', '-'],
-        input=msg, capture=True, env=GIT_ENV)
+    run(['git', '-C', wt, *tree.identity_args(*sender), 'commit', '-q', '--amend',
+         '--reset-author', '-F', '-'], input=msg, capture=True, env=GIT_ENV)
 
 
-def format_set(name: str, out: str, identity: str, base_tree: str,
+def format_set(name: str, out: str, sender: tuple[str, str], base_tree: str,
                wt: str | None = None) -> list[str]:
-    """Write set @name as mails signed by @identity into the new directory
-    @out; return their paths. @base_tree is the cached tree of the set's
-    kernel (its rig-pristine commit is the starting point); @wt a worktree
-    of it to use (one is made and removed if None)."""
+    """Write set @name as mails signed by @sender (name, email) into the new
+    directory @out; return their paths. @base_tree is the cached tree of
+    the set's kernel (its rig-pristine commit is the starting point); @wt a
+    worktree of it to use (one is made and removed if None)."""
     if os.path.exists(out) and os.listdir(out):
         raise RigError(f'{out} exists and is not empty: give a new directory')
-    series = os.path.join(PATCHES, name, 'series')
-    prereqs = tree.prerequisites(series)
-    own = tree.series_files(series)[len(prereqs):]
+    prereqs, own = tree.split_series(os.path.join(PATCHES, name, 'series'))
     commits = load_commits()
     for p in own:
         with open(p, encoding='utf-8') as f:
@@ -233,11 +241,11 @@ def format_set(name: str, out: str, identity: str, base_tree: str,
     cover = read_cover(name)
     if wt is None:
         with worktree(base_tree) as new_wt:
-            return format_set(name, out, identity, base_tree, new_wt)
+            return format_set(name, out, sender, base_tree, new_wt)
     git(wt, 'checkout', '-q', '-f', '--detach', 'rig-pristine')
     tmp_out = tempfile.mkdtemp(prefix='.rig-format-', dir=os.path.dirname(os.path.abspath(out)))
     try:
-        mails = _write_mails(wt, tmp_out, prereqs, own, identity, cover)
+        mails = _write_mails(wt, tmp_out, prereqs, own, sender, cover)
         if os.path.isdir(out):
             os.rmdir(out)
         os.rename(tmp_out, out)
@@ -246,29 +254,27 @@ def format_set(name: str, out: str, identity: str, base_tree: str,
     return [os.path.join(out, os.path.basename(m)) for m in mails]
 
 
-def _write_mails(wt: str, out: str, prereqs: list[str], own: list[str], identity: str,
-                 cover: tuple[str, str, str]) -> list[str]:
+def _write_mails(wt: str, out: str, prereqs: list[str], own: list[str],
+                 sender: tuple[str, str], cover: tuple[str, str, str]) -> list[str]:
     """The series in worktree @wt, as checked mails in @out."""
     prefix, subject, blurb = cover
-    name, email = identity[:-1].rsplit(' <', 1)
-    as_sender = ['-c', f'user.name={name}', '-c', f'user.email={email}']
-    _am_all(wt, prereqs)
+    _am_all(wt, prereqs, 'on the pristine kernel')
     start = git(wt, 'rev-parse', 'HEAD')
     all_people: list[str] = []
     all_lists: list[str] = []
     for p in own:
-        _am_all(wt, [p])
+        _am_all(wt, [p], 'on the pristine kernel and the patches before it')
         diff = os.path.join(out, 'for-get-maintainer.patch')
         with open(diff, 'w', encoding='utf-8') as f:
             f.write(git(wt, 'format-patch', '-1', '--stdout', 'HEAD') + '\n')
         people, lists = maintainers(wt, diff)
         os.unlink(diff)
-        _sign(wt, as_sender, identity, people)
+        _sign(wt, sender, people)
         all_people += [x for x in people if x not in all_people]
         all_lists += [x for x in lists if x not in all_lists]
     # Maintainers and reviewers in To:, the lists in Cc:.
-    run(['git', '-C', wt, *as_sender, 'format-patch', '-q', '--cover-letter',
-         '--thread=shallow', f'--subject-prefix={prefix}', '-o', out,
+    run(['git', '-C', wt, *tree.identity_args(*sender), 'format-patch', '-q',
+         '--cover-letter', '--thread=shallow', f'--subject-prefix={prefix}', '-o', out,
          *[f'--to={x}' for x in all_people], *[f'--cc={x}' for x in all_lists],
          f'{start}..HEAD'], capture=True, env=GIT_ENV)
     mails = sorted(os.path.join(out, m) for m in os.listdir(out))
@@ -276,13 +282,7 @@ def _write_mails(wt: str, out: str, prereqs: list[str], own: list[str], identity
     # The mails as a maintainer gets them: they apply, and checkpatch has
     # nothing to say.
     git(wt, 'checkout', '-q', '--detach', start)
-    for m in mails[1:]:
-        res = run(['git', '-C', wt, *as_sender, 'am', '-q', m], check=False, capture=True,
-                  env=GIT_ENV)
-        if res.returncode:
-            git(wt, 'am', '--abort', check=False)
-            raise RigError(f'the written {os.path.basename(m)} does not apply: '
-                           + res.stderr.strip())
+    _am_all(wt, mails[1:], 'again as written')
     for m in mails[1:]:
         res = run(['perl', 'scripts/checkpatch.pl', '--strict', '-q',
                    *CHECKPATCH_NO_HISTORY, m], cwd=wt, check=False, capture=True)

@@ -3,8 +3,7 @@
 import configparser
 import os
 import subprocess
-import sys
-from typing import Mapping, NoReturn, Sequence, TypeVar
+from typing import Mapping, Sequence, TypeVar
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -89,11 +88,6 @@ def run(cmd: Sequence[str], cwd: str | None = None, check: bool = True,
 def git(tree: str, *args: str, check: bool = True) -> str:
     """Run git in @tree and return its stdout, stripped."""
     return run(['git', '-C', tree, *args], check=check, capture=True).stdout.strip()
-
-
-def die(msg: str, code: int = 1) -> NoReturn:
-    print(f'rig: error: {msg}', file=sys.stderr, flush=True)
-    sys.exit(code)
 
 
 def all_caught(rows: Sequence[tuple[str, bool]], caught: str, missed: str) -> int:

@@ -72,6 +72,34 @@ class References(unittest.TestCase):
             upstream.load_commits(path)
 
 
+class Mainline(unittest.TestCase):
+    """--mainline DIR: each listed id is that subject's commit in the clone."""
+
+    def setUp(self):
+        self.clone = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.clone)
+        git = ['git', '-C', self.clone, '-c', 'user.name=t', '-c', 'user.email=t@t']
+        subprocess.run(['git', 'init', '-q', self.clone], check=True)
+        subprocess.run([*git, 'commit', '-q', '--allow-empty', '-m', DEFER], check=True)
+        self.sha = subprocess.run([*git, 'rev-parse', 'HEAD'], check=True, text=True,
+                                  capture_output=True).stdout.strip()
+
+    def test_the_listed_id_is_found(self):
+        upstream.check_mainline({DEFER: upstream.Commit(DEFER, self.sha, '', 'x')},
+                                self.clone)
+
+    def test_a_wrong_id_names_where_the_subject_is(self):
+        wrong = {DEFER: upstream.Commit(DEFER, 'f' * 40, '', 'x')}
+        with self.assertRaisesRegex(RigError, f'the subject is at {self.sha}'):
+            upstream.check_mainline(wrong, self.clone)
+
+    def test_not_a_clone_is_refused(self):
+        empty = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, empty)
+        with self.assertRaisesRegex(RigError, 'is not a git clone'):
+            upstream.check_mainline({}, empty)
+
+
 class Sender(unittest.TestCase):
     def git_env(self, tmp, identity):
         env = dict(os.environ, HOME=tmp, GIT_CONFIG_NOSYSTEM='1',
@@ -89,7 +117,7 @@ class Sender(unittest.TestCase):
         # A checkout without an identity of its own: the user's global one.
         return subprocess.run(
             ['python3', '-c', 'import sys; from riglib import upstream; '
-             'print(upstream.sender(sys.argv[1]))', repo],
+             'print("%s <%s>" % upstream.sender(sys.argv[1]))', repo],
             cwd=os.path.join(REPO, 'scripts'), env=self.git_env(tmp, identity),
             text=True, capture_output=True)
 
