@@ -46,6 +46,7 @@ TARGETS = {
     'fake-gpu': tree.RIG_SUBDIR,        # fake-gpu/, caught by KUnit
     'userspace': tree.RIG_SUBDIR,       # fake-gpu/'s chardev, caught from processes
     'xe': '',                           # xe's flows (drivers/gpu/drm/xe/)
+    'gpusvm': '',                       # drm_gpusvm (drivers/gpu/drm/drm_gpusvm.c)
     'backport': '',                     # the 6.12 backport without one of its fixes
     'rfc': '',                          # the rules of kernel-patches/rfc/
     'upstream-shipped': '',             # 7.3.4's xe, without our upstream fixes
