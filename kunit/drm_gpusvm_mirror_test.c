@@ -346,6 +346,19 @@ static void gst_setup(struct kunit *test, unsigned int n, struct gst_range **ran
 	}
 }
 
+/* One client with the range bound: its client and what it saw before. */
+static struct gst_range *gst_setup_one(struct kunit *test, struct gst_client **c,
+				       struct gst_seen *before)
+{
+	struct gst *g = test->priv;
+	struct gst_range *r;
+
+	gst_setup(test, 1, &r);
+	*c = g->clients[0];
+	*before = gst_before(*c, r);
+	return r;
+}
+
 /* --- cases -------------------------------------------------------------- */
 
 /* munmap() of the whole range: an UNMAP event, the range marked unmapped. */
@@ -356,9 +369,7 @@ static void drm_gpusvm_munmap(struct kunit *test)
 	struct gst_client *c;
 	struct gst_seen before;
 
-	gst_setup(test, 1, &r);
-	c = g->clients[0];
-	before = gst_before(c, r);
+	r = gst_setup_one(test, &c, &before);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(g->chunk, GST_CHUNK), 0);
 
@@ -377,9 +388,7 @@ static void drm_gpusvm_partial_munmap(struct kunit *test)
 	struct gst_client *c;
 	struct gst_seen before;
 
-	gst_setup(test, 1, &r);
-	c = g->clients[0];
-	before = gst_before(c, r);
+	r = gst_setup_one(test, &c, &before);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(g->chunk + PAGE_SIZE, PAGE_SIZE), 0);
 
@@ -399,9 +408,7 @@ static void drm_gpusvm_madvise_dontneed(struct kunit *test)
 	struct gst_client *c;
 	struct gst_seen before;
 
-	gst_setup(test, 1, &r);
-	c = g->clients[0];
-	before = gst_before(c, r);
+	r = gst_setup_one(test, &c, &before);
 
 	KUNIT_ASSERT_EQ(test, do_madvise(g->mm, g->chunk, GST_CHUNK, MADV_DONTNEED), 0);
 
