@@ -86,6 +86,22 @@
 
 enum xut_event_kind { XUT_ZAP, XUT_SUBMIT, XUT_WAIT };
 
+/*
+ * What a stub saw xe do wrong. The stubs run under the notifier lock, in
+ * the mmu_notifier lockdep map, where a KUnit failure (it allocates) may
+ * not be raised: they record it, and the test thread reports it.
+ */
+enum xut_violation {
+	XUT_ZAP_TWICE,		/* zapped a tile it had marked invalidated */
+	XUT_UNKNOWN_VM,		/* a VM or asid the test did not create */
+	XUT_NR_VIOLATIONS
+};
+
+static const char * const xut_violation_names[XUT_NR_VIOLATIONS] = {
+	[XUT_ZAP_TWICE] = "xe zapped a tile of a VMA it had marked invalidated",
+	[XUT_UNKNOWN_VM] = "a VM or asid the test did not create",
+};
+
 /* One fake TLB invalidation, sent by the submit stub. */
 struct xut_tlb {
 	struct dma_fence fence;		/* signalled by @work */
@@ -129,6 +145,7 @@ struct xut {
 	unsigned int nr_fences;
 	struct { enum xut_event_kind kind; unsigned int vm; } events[XUT_MAX_EVENTS];
 	unsigned int nr_events;
+	unsigned long violations;	/* BIT(enum xut_violation) */
 };
 
 static struct xut *xut_current(void)
@@ -157,6 +174,27 @@ static unsigned int xut_now(struct xut *x)
 	return now;
 }
 
+/* Record what a stub saw; caller holds x->lock. */
+static void xut_violate(struct xut *x, enum xut_violation v)
+{
+	x->violations |= BIT(v);
+}
+
+/* Report, from the test thread, what the stubs recorded. */
+static void xut_expect_no_violation(struct kunit *test, const char *who)
+{
+	struct xut *x = test->priv;
+	unsigned long violations;
+	unsigned int v;
+
+	spin_lock(&x->lock);
+	violations = x->violations;
+	spin_unlock(&x->lock);
+	for_each_set_bit(v, &violations, XUT_NR_VIOLATIONS)
+		KUNIT_FAIL(test, "%s: %s", who, xut_violation_names[v]);
+}
+
+/* @vm's index in x->vms; caller holds x->lock. */
 static unsigned int xut_vm_index(struct xut *x, struct xe_vm *vm)
 {
 	unsigned int i;
@@ -164,7 +202,7 @@ static unsigned int xut_vm_index(struct xut *x, struct xe_vm *vm)
 	for (i = 0; i < x->nr_vms; i++)
 		if (x->vms[i].vm == vm)
 			return i;
-	kunit_fail_current_test("a VM the test did not create");
+	xut_violate(x, XUT_UNKNOWN_VM);
 	return 0;
 }
 
@@ -178,13 +216,13 @@ static unsigned int xut_vm_index(struct xut *x, struct xe_vm *vm)
 static bool xut_pt_zap_ptes(struct xe_tile *tile, struct xe_vma *vma)
 {
 	struct xut *x = xut_current();
-	unsigned int i = xut_vm_index(x, xe_vma_vm(vma));
+	unsigned int i;
 
+	spin_lock(&x->lock);
+	i = xut_vm_index(x, xe_vma_vm(vma));
 	/* What tile_invalidated says: the walk would find nothing. */
 	if (READ_ONCE(vma->tile_invalidated) & BIT(tile->id))
-		kunit_fail_current_test("xe zapped tile %u of a VMA it had marked invalidated",
-					tile->id);
-	spin_lock(&x->lock);
+		xut_violate(x, XUT_ZAP_TWICE);
 	x->vms[i].ptes_live = false;
 	xut_event(x, XUT_ZAP, i);
 	spin_unlock(&x->lock);
@@ -256,7 +294,9 @@ static int xut_tlb_submit(struct xe_device *xe, u32 asid, u64 start, u64 end,
 	if (!tile_mask)
 		return 0;
 	if (asid == 0 || asid > x->nr_vms) {
-		kunit_fail_current_test("TLB invalidation for unknown asid %u", asid);
+		spin_lock(&x->lock);
+		xut_violate(x, XUT_UNKNOWN_VM);
+		spin_unlock(&x->lock);
 		return -EINVAL;
 	}
 	idx = xut_tlb_send(x, asid - 1);
@@ -272,9 +312,13 @@ static int xut_tlb_submit(struct xe_gt *gt, struct xe_gt_tlb_invalidation_batch 
 			  struct xe_vma *vma)
 {
 	struct xut *x = xut_current();
+	unsigned int vm;
 	int idx;
 
-	idx = xut_tlb_send(x, xut_vm_index(x, xe_vma_vm(vma)));
+	spin_lock(&x->lock);
+	vm = xut_vm_index(x, xe_vma_vm(vma));
+	spin_unlock(&x->lock);
+	idx = xut_tlb_send(x, vm);
 	if (idx < 0)
 		return idx;
 	batch->fence[batch->num_fences++].seqno = idx;
@@ -638,9 +682,17 @@ static void xut_flush(void *arg)
 
 	xut_signal_held(x);
 	for (i = 0; i < x->nr_fences; i++) {
+		struct xut_fence *f = container_of(x->fences[i], struct xut_fence, base);
+
 		/* Enables signalling of a preempt fence nothing waited for. */
-		dma_fence_wait(x->fences[i], false);
-		dma_fence_put(x->fences[i]);
+		dma_fence_wait(&f->base, false);
+		/*
+		 * The wait can return once the fence is marked signalled, with
+		 * its worker still holding x->fence_lock: let it finish before
+		 * that memory goes.
+		 */
+		flush_delayed_work(&f->work);
+		dma_fence_put(&f->base);
 	}
 	for (i = 0; i < x->nr_tlb; i++) {
 		dma_fence_wait(&x->tlb[i].fence, false);
@@ -875,6 +927,7 @@ static void xut_expect_invalidated(struct kunit *test, struct xut_vm *v,
 	bool ptes_live;
 	unsigned int i;
 
+	xut_expect_no_violation(test, who);
 	for (i = 0; i < n; i++)
 		KUNIT_EXPECT_TRUE_MSG(test, xut_fence_signaled(fences[i]),
 				      "%s returned before fence %u of the VM's resv signalled",
@@ -906,6 +959,7 @@ static void xut_expect_idle(struct kunit *test, struct xut_vm *v)
 
 	/* A late submission would leave the state busy again. */
 	xut_inval_flush(x);
+	xut_expect_no_violation(test, "idle");
 #ifdef XUT_INVAL_OVERLAP
 	KUNIT_EXPECT_FALSE(test, userptr->inval_overlap);
 #endif
@@ -928,6 +982,77 @@ static unsigned int xut_count(struct xut *x, enum xut_event_kind kind)
 	for (i = 0; i < min(x->nr_events, XUT_MAX_EVENTS); i++)
 		n += x->events[i].kind == kind;
 	return n;
+}
+
+/* --- the oracle on logs of its own ------------------------------------- */
+
+/* Log a zap of VM @vm, as the zap stub does. */
+static void xut_log_zap(struct xut *x, unsigned int vm)
+{
+	spin_lock(&x->lock);
+	xut_event(x, XUT_ZAP, vm);
+	spin_unlock(&x->lock);
+}
+
+/* Wait for fake TLB invalidation @idx through the batch wait stub. */
+static void xut_log_wait(struct xut *x, int idx)
+{
+	struct xut_batch *batch = kunit_kzalloc(x->test, sizeof(*batch), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(x->test, batch);
+	batch->fence[0].seqno = idx;
+	batch->num_fences = 1;
+	xut_tlb_wait(batch);
+}
+
+/*
+ * Every other case trusts xut_flushed_before(); here it judges logs written
+ * through the stubs' own recording, one rule each: a flush counts for an
+ * invalidation only if it was sent after that VM's last zap and waited for
+ * before the invalidation returned. A flag that says "clean" after any wait
+ * (what the suite used before) judges the second and third logs clean.
+ */
+static void xe_userptr_evidence_oracle(struct kunit *test)
+{
+	struct xut *x = test->priv;
+	unsigned int returned_at;
+	int t;
+
+	/* Zap, flush sent and waited for, return: flushed. */
+	xut_log_zap(x, 0);
+	t = xut_tlb_send(x, 0);
+	KUNIT_ASSERT_GE(test, t, 0);
+	xut_log_wait(x, t);
+	KUNIT_EXPECT_TRUE(test, xut_flushed_before(test, 0, xut_now(x)));
+
+	/* A flush sent before the zap and waited for after it: not flushed. */
+	t = xut_tlb_send(x, 0);
+	KUNIT_ASSERT_GE(test, t, 0);
+	xut_log_zap(x, 0);
+	xut_log_wait(x, t);
+	KUNIT_EXPECT_FALSE_MSG(test, xut_flushed_before(test, 0, xut_now(x)),
+			       "a flush sent before the zap was taken as covering it");
+
+	/* Zap, flush sent, return, then waited for: not flushed at the return. */
+	xut_log_zap(x, 0);
+	t = xut_tlb_send(x, 0);
+	KUNIT_ASSERT_GE(test, t, 0);
+	returned_at = xut_now(x);
+	xut_log_wait(x, t);
+	KUNIT_EXPECT_FALSE_MSG(test, xut_flushed_before(test, 0, returned_at),
+			       "a wait after the return was taken as evidence for it");
+	KUNIT_EXPECT_TRUE(test, xut_flushed_before(test, 0, xut_now(x)));
+
+	/* Another VM's flush: not flushed. */
+	xut_log_zap(x, 1);
+	t = xut_tlb_send(x, 0);
+	KUNIT_ASSERT_GE(test, t, 0);
+	xut_log_wait(x, t);
+	KUNIT_EXPECT_FALSE_MSG(test, xut_flushed_before(test, 1, xut_now(x)),
+			       "another VM's flush was taken as evidence");
+
+	/* Nothing zapped: nothing flushed either. */
+	KUNIT_EXPECT_FALSE(test, xut_flushed_before(test, 2, xut_now(x)));
 }
 
 /* --- cases -------------------------------------------------------------- */
@@ -1311,6 +1436,7 @@ static void xe_userptr_force_then_munmap(struct kunit *test)
 }
 
 static struct kunit_case xe_userptr_tests[] = {
+	KUNIT_CASE(xe_userptr_evidence_oracle),
 	KUNIT_CASE_PARAM(xe_userptr_munmap_fences_pending, xut_mode_gen_params),
 	KUNIT_CASE_PARAM(xe_userptr_munmap_fences_idle, xut_mode_gen_params),
 	KUNIT_CASE_PARAM(xe_userptr_release_walk, xut_mode_gen_params),
