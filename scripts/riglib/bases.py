@@ -15,7 +15,8 @@ from .util import REPO, RigError, read_ini
 
 BASES_INI = os.path.join(REPO, 'configs', 'bases.ini')
 # "rig test" steps that are not profiles.
-STEPS = ('bisect-build', 'mutants', 'canaries', 'coverage', 'differences', 'hmm')
+STEPS = ('bisect-build', 'mutants', 'slow-mutants', 'canaries', 'coverage', 'differences',
+         'hmm')
 
 
 class BaseDef:
@@ -58,8 +59,11 @@ class BaseDef:
         self.test = section.get('test', '').split()
         self.full = section.get('full', '').split()
         self.mutants = section.get('mutants', '').split()
+        # Mutants whose Profile: takes a build too slow for "test" (an
+        # x86_64 kernel): the slow-mutants step, in "full".
+        self.slow_mutants = section.get('slow_mutants', '').split()
         self.mutant_profile = section.get('mutant_profile', '')
-        if self.mutants and not self.mutant_profile:
+        if (self.mutants or self.slow_mutants) and not self.mutant_profile:
             raise RigError(f'{BASES_INI}: base {name} has mutants but no mutant_profile')
         try:
             self.mutant_shards = section.getint('mutant_shards', 1)
@@ -95,10 +99,12 @@ class BaseDef:
         """The base whose fragments.BASE of a profile apply here."""
         return self.variant_of or self.name
 
-    def runs_mutant(self, mutant: str) -> bool:
-        """Whether a glob of "mutants" names @mutant and no "!glob" drops it."""
-        drop = [g[1:] for g in self.mutants if g.startswith('!')]
-        keep = [g for g in self.mutants if not g.startswith('!')]
+    def runs_mutant(self, mutant: str, slow: bool = False) -> bool:
+        """Whether a glob of "mutants" (@slow: "slow_mutants") names @mutant
+        and no "!glob" drops it."""
+        globs = self.slow_mutants if slow else self.mutants
+        drop = [g[1:] for g in globs if g.startswith('!')]
+        keep = [g for g in globs if not g.startswith('!')]
         return any(fnmatch.fnmatchcase(mutant, g) for g in keep) and \
             not any(fnmatch.fnmatchcase(mutant, g) for g in drop)
 

@@ -50,9 +50,13 @@ TARGETS = {
     'backport': '',                     # the 6.12 backport without one of its fixes
     'rfc': '',                          # the rules of kernel-patches/rfc/
     'upstream-shipped': '',             # 7.3.4's xe, without our upstream fixes
+    'xe-svm': '',                       # xe's SVM notifier (xe_svm.c), x86_64 only
 }
 SUITE = 'mmu_interval_two_pass'
+# How long a mutant's kernel may run: a hang is caught as a timeout. A
+# QEMU profile boots an x86_64 debug kernel under TCG first, in minutes.
 TIMEOUT = 60
+QEMU_TIMEOUT = 300
 USERSPACE = 'userspace'
 
 
@@ -112,13 +116,15 @@ def all_paths() -> list[str]:
     return paths
 
 
-def select(base: bases.BaseDef, names: Sequence[str] = ()) -> list[str]:
-    """The mutant files @base runs, or those called @names (any base)."""
+def select(base: bases.BaseDef, names: Sequence[str] = (), slow: bool = False) -> list[str]:
+    """The mutant files @base runs (@slow: its slow_mutants), or those
+    called @names (any base)."""
     paths = all_paths()
     if not names:
-        paths = [p for p in paths if base.runs_mutant(name_of(p))]
+        paths = [p for p in paths if base.runs_mutant(name_of(p), slow)]
         if not paths:
-            raise RigError(f'base {base.name} runs no mutants (configs/bases.ini)')
+            key = 'slow_mutants' if slow else 'mutants'
+            raise RigError(f'base {base.name} runs no {key} (configs/bases.ini)')
         return paths
     return by_name({name_of(p): p for p in paths}, names, 'mutant')
 
@@ -167,12 +173,14 @@ def shard(paths: list[str], spec: str | None) -> list[str]:
 
 
 def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: int,
-                names: Sequence[str] = (), shard_spec: str | None = None) -> int:
-    """Run every mutant, or those in @names; 0 if all were caught.
+                names: Sequence[str] = (), shard_spec: str | None = None,
+                slow: bool = False) -> int:
+    """Run every mutant (@slow: the slow ones), or those in @names; 0 if
+    all were caught.
 
     A mutant is built in its own "Profile:", else in @profile.
     """
-    paths = select(base.definition, names)
+    paths = select(base.definition, names, slow)
     paths = shard(paths, shard_spec)
     if not paths:
         info(f'shard {shard_spec} of {base.name}\'s mutants is empty')
@@ -195,7 +203,8 @@ def run_mutants(base: tree.Base, profile: profiles.Profile, version: str, jobs: 
             else:
                 summary = kunitrun.run_profile(base, built_in, version, jobs,
                                                filter_glob=suites, name=result_name(name),
-                                               timeout=TIMEOUT)
+                                               timeout=TIMEOUT if built_in.arch == 'um'
+                                               else QEMU_TIMEOUT)
         failed = _failed_tests(summary)
         missed = [c for c in caught if c not in failed]
         ok = not summary.passed and not missed and not summary.build_failed

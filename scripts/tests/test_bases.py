@@ -156,6 +156,18 @@ class Bases(unittest.TestCase):
             for mutant, expected in runs.items():
                 self.assertEqual(a.runs_mutant(mutant), expected, (globs, mutant))
 
+    def test_slow_mutants_are_a_list_of_their_own(self):
+        self.write(GOOD.replace('default = yes', 'default = yes\nmutants = core/*\n'
+                                'slow_mutants = xe-svm/*\nmutant_profile = fast'))
+        a = bases.load()['a']
+        self.assertTrue(a.runs_mutant('core/x'))
+        self.assertFalse(a.runs_mutant('xe-svm/x'))
+        self.assertTrue(a.runs_mutant('xe-svm/x', slow=True))
+        self.assertFalse(a.runs_mutant('core/x', slow=True))
+        self.write(GOOD.replace('default = yes', 'default = yes\nslow_mutants = xe-svm/*'))
+        with self.assertRaisesRegex(RigError, 'base a has mutants but no mutant_profile'):
+            bases.load()
+
     def test_mutants_need_a_profile_and_shards_a_number(self):
         self.write(GOOD.replace('default = yes', 'default = yes\nmutants = core/*'))
         with self.assertRaisesRegex(RigError, 'base a has mutants but no mutant_profile'):

@@ -144,8 +144,11 @@ class Mutants(unittest.TestCase):
         for b in known.values():
             if b.mutants:
                 self.assertTrue(mutants.select(b), b.name)
+            if b.slow_mutants:
+                self.assertTrue(mutants.select(b, slow=True), b.name)
         for name in names:
-            self.assertTrue(any(b.runs_mutant(name) for b in known.values()), name)
+            self.assertTrue(any(b.runs_mutant(name) or b.runs_mutant(name, slow=True)
+                                for b in known.values()), name)
 
     def test_a_mutant_outside_a_target_folder_is_an_error(self):
         saved = mutants.MUTANT_DIR
