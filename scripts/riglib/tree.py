@@ -50,7 +50,8 @@ RIG_SUBDIR = 'lib/two-pass-rig'
 # Tree path -> repo path: tests that a driver includes from its tests/.
 STAGED_FILES = {
     'drivers/gpu/drm/xe/tests/xe_userptr_test.c': 'xe-tests/xe_userptr_test.c',
-    # The one header of compatibility shims, for the test above.
+    'drivers/gpu/drm/xe/tests/xe_svm_test.c': 'xe-tests/xe_svm_test.c',
+    # The one header of compatibility shims, for the userptr test.
     'drivers/gpu/drm/xe/tests/rig_compat.h': 'fake-gpu/rig_compat.h',
 }
 WIRING_SUBJECT = 'rig: hook lib/two-pass-rig into Kbuild [not for export]'
