@@ -910,6 +910,33 @@ static void xe_svm_madvise_dontneed(struct kunit *test)
 }
 
 /*
+ * An invalidation inside the mapping but outside the mirrored range: xe
+ * finds no range and returns; the range stays bound and its pages valid.
+ */
+static void xe_svm_other_range_untouched(struct kunit *test)
+{
+	struct xst *x = test->priv;
+	bool mapped, ptes_live;
+	struct xst_vm *v;
+
+	xst_setup(test, 1);
+	v = &x->vms[0];
+	/* The rest of the mapping: at least a page after the chunk. */
+	xst_invalidate(x->mm, x->chunk + XST_CHUNK, x->chunk + XST_CHUNK + PAGE_SIZE);
+
+	xe_svm_notifier_lock(v->vm);
+	mapped = v->range->pages.flags.has_dma_mapping;
+	xe_svm_notifier_unlock(v->vm);
+	spin_lock(&x->lock);
+	ptes_live = v->ptes_live;
+	spin_unlock(&x->lock);
+	KUNIT_EXPECT_TRUE(test, mapped);
+	KUNIT_EXPECT_TRUE(test, ptes_live);
+	KUNIT_EXPECT_EQ(test, xst_now(x), 0);
+	xst_close_all(test);
+}
+
+/*
  * A non-blocking start (the OOM reaper's) on an SVM range: drm_gpusvm
  * refuses it (-EAGAIN), and nothing of the VM's state moves.
  */
@@ -1067,6 +1094,7 @@ static struct kunit_case xe_svm_tests[] = {
 	KUNIT_CASE_PARAM(xe_svm_munmap, xst_fence_param_gen_params),
 	KUNIT_CASE(xe_svm_partial_munmap),
 	KUNIT_CASE(xe_svm_madvise_dontneed),
+	KUNIT_CASE(xe_svm_other_range_untouched),
 	KUNIT_CASE(xe_svm_nonblock_refused),
 	KUNIT_CASE(xe_svm_unbound_range),
 	KUNIT_CASE(xe_svm_closed_vm),
