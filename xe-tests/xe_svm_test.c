@@ -557,6 +557,28 @@ static bool xst_tlb_covered(struct xst *x, unsigned int vm, u64 start, u64 end)
 	return covered;
 }
 
+/* Whether @v's range still holds its DMA mapping (under the notifier lock). */
+static bool xst_range_mapped(struct xst_vm *v)
+{
+	bool mapped;
+
+	xe_svm_notifier_lock(v->vm);
+	mapped = v->range->pages.flags.has_dma_mapping;
+	xe_svm_notifier_unlock(v->vm);
+	return mapped;
+}
+
+/* Whether @v's fake PTEs map the range (under x->lock). */
+static bool xst_ptes_live(struct xst *x, struct xst_vm *v)
+{
+	bool live;
+
+	spin_lock(&x->lock);
+	live = v->ptes_live;
+	spin_unlock(&x->lock);
+	return live;
+}
+
 /*
  * After an invalidation of @v's range returned, at event @returned_at, the
  * GPU can no longer reach the old pages: the PTEs are zapped and a TLB
@@ -573,9 +595,7 @@ static void xst_expect_invalidated(struct kunit *test, struct xst_vm *v,
 	bool ptes_live, retry, mapped, covered;
 
 	xst_expect_no_violation(test, who);
-	spin_lock(&x->lock);
-	ptes_live = v->ptes_live;
-	spin_unlock(&x->lock);
+	ptes_live = xst_ptes_live(x, v);
 	xe_svm_notifier_lock(v->vm);
 	retry = mmu_interval_read_retry(&r->base.notifier->notifier, r->pages.notifier_seq);
 	mapped = r->pages.flags.has_dma_mapping;
@@ -916,7 +936,6 @@ static void xe_svm_madvise_dontneed(struct kunit *test)
 static void xe_svm_other_range_untouched(struct kunit *test)
 {
 	struct xst *x = test->priv;
-	bool mapped, ptes_live;
 	struct xst_vm *v;
 
 	xst_setup(test, 1);
@@ -924,14 +943,8 @@ static void xe_svm_other_range_untouched(struct kunit *test)
 	/* The rest of the mapping: at least a page after the chunk. */
 	xst_invalidate(x->mm, x->chunk + XST_CHUNK, x->chunk + XST_CHUNK + PAGE_SIZE);
 
-	xe_svm_notifier_lock(v->vm);
-	mapped = v->range->pages.flags.has_dma_mapping;
-	xe_svm_notifier_unlock(v->vm);
-	spin_lock(&x->lock);
-	ptes_live = v->ptes_live;
-	spin_unlock(&x->lock);
-	KUNIT_EXPECT_TRUE(test, mapped);
-	KUNIT_EXPECT_TRUE(test, ptes_live);
+	KUNIT_EXPECT_TRUE(test, xst_range_mapped(v));
+	KUNIT_EXPECT_TRUE(test, xst_ptes_live(x, v));
 	KUNIT_EXPECT_EQ(test, xst_now(x), 0);
 	xst_close_all(test);
 }
@@ -944,8 +957,8 @@ static void xe_svm_nonblock_refused(struct kunit *test)
 {
 	struct xst *x = test->priv;
 	struct mmu_notifier_range range;
-	bool retry, mapped, ptes_live;
 	struct xst_vm *v;
+	bool retry;
 
 	xst_setup(test, 1);
 	v = &x->vms[0];
@@ -956,14 +969,10 @@ static void xe_svm_nonblock_refused(struct kunit *test)
 	xe_svm_notifier_lock(v->vm);
 	retry = mmu_interval_read_retry(&v->range->base.notifier->notifier,
 					v->range->pages.notifier_seq);
-	mapped = v->range->pages.flags.has_dma_mapping;
 	xe_svm_notifier_unlock(v->vm);
-	spin_lock(&x->lock);
-	ptes_live = v->ptes_live;
-	spin_unlock(&x->lock);
 	KUNIT_EXPECT_FALSE_MSG(test, retry, "the refused start moved the notifier sequence");
-	KUNIT_EXPECT_TRUE(test, mapped);
-	KUNIT_EXPECT_TRUE(test, ptes_live);
+	KUNIT_EXPECT_TRUE(test, xst_range_mapped(v));
+	KUNIT_EXPECT_TRUE(test, xst_ptes_live(x, v));
 	KUNIT_EXPECT_EQ(test, xst_now(x), 0);
 	xst_close_all(test);
 }
@@ -976,17 +985,13 @@ static void xe_svm_unbound_range(struct kunit *test)
 {
 	struct xst *x = test->priv;
 	struct xst_vm *v;
-	bool mapped;
 
 	xst_map(test);
 	v = xst_vm_create(test);
 	xst_mirror(test, v, false);
 
 	xst_invalidate(x->mm, x->chunk, x->chunk + XST_CHUNK);
-	xe_svm_notifier_lock(v->vm);
-	mapped = v->range->pages.flags.has_dma_mapping;
-	xe_svm_notifier_unlock(v->vm);
-	KUNIT_EXPECT_FALSE_MSG(test, mapped, "an unbound range kept its DMA mapping");
+	KUNIT_EXPECT_FALSE_MSG(test, xst_range_mapped(v), "an unbound range kept its DMA mapping");
 	KUNIT_EXPECT_EQ(test, xst_now(x), 0);
 	xst_close_all(test);
 }
@@ -1001,17 +1006,14 @@ static void xe_svm_closed_vm(struct kunit *test)
 {
 	struct xst *x = test->priv;
 	struct xst_vm *v;
-	bool mapped;
 
 	xst_setup(test, 1);
 	v = &x->vms[0];
 	xst_vm_mark_closed(v->vm);
 
 	KUNIT_ASSERT_EQ(test, vm_munmap(x->chunk, XST_CHUNK), 0);
-	xe_svm_notifier_lock(v->vm);
-	mapped = v->range->pages.flags.has_dma_mapping;
-	xe_svm_notifier_unlock(v->vm);
-	KUNIT_EXPECT_FALSE_MSG(test, mapped, "a closed VM's range kept its DMA mapping");
+	KUNIT_EXPECT_FALSE_MSG(test, xst_range_mapped(v),
+			       "a closed VM's range kept its DMA mapping");
 	KUNIT_EXPECT_FALSE(test, xst_queued_for_gc(v));
 	KUNIT_EXPECT_EQ(test, xst_count(x, XST_ZAP), 0);
 	KUNIT_EXPECT_EQ(test, xst_count(x, XST_SUBMIT), 0);
