@@ -9,8 +9,8 @@
  * range in the event, then DMA-unmap the pages and mark unmapped ranges.
  *
  * What is tested is drm_gpusvm: that every invalidation path of the core
- * (munmap, a partial munmap, madvise(MADV_DONTNEED), exit_mmap's release
- * walk, a direct range invalidation, a non-blocking start) reaches the
+ * (munmap, a partial munmap, mremap, madvise(MADV_DONTNEED), exit_mmap's
+ * release walk, a direct range invalidation, a non-blocking start) reaches the
  * client under the notifier lock with the sequence advanced, that a bind
  * racing an invalidation sees its pages invalid and retries, that the
  * range flags say what was unmapped, and that several clients (GPUs)
@@ -23,6 +23,7 @@
 #include <drm/drm_drv.h>
 #include <drm/drm_gpusvm.h>
 #include <drm/drm_kunit_helpers.h>
+#include <drm/drm_pagemap.h>
 #include <kunit/test.h>
 #include <linux/kthread.h>
 #include <linux/mm.h>
@@ -30,6 +31,7 @@
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/sizes.h>
+#include <linux/syscalls.h>
 
 #include "rig_compat.h"
 
@@ -184,21 +186,32 @@ static struct gst_client *gst_client_create(struct kunit *test, struct mm_struct
 	return c;
 }
 
-/* The client's range at @addr, made on first use as a GPU fault makes it. */
-static struct gst_range *gst_range(struct kunit *test, struct gst_client *c,
-				   unsigned long addr)
+/*
+ * The client's range at @addr, made on first use as a GPU fault makes it,
+ * in the client's mapping [@start, @end).
+ */
+static struct gst_range *gst_range_in(struct kunit *test, struct gst_client *c,
+				      unsigned long addr, unsigned long start,
+				      unsigned long end)
 {
-	struct gst *g = test->priv;
 	struct drm_gpusvm_ctx ctx = {};
 	struct drm_gpusvm_range *range;
 
 	mutex_lock(&c->lock);
-	range = drm_gpusvm_range_find_or_insert(&c->gpusvm, addr, g->addr,
-						g->addr + GST_PAGES * PAGE_SIZE, &ctx);
+	range = drm_gpusvm_range_find_or_insert(&c->gpusvm, addr, start, end, &ctx);
 	mutex_unlock(&c->lock);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(range), "range_find_or_insert: %ld",
 			       PTR_ERR(range));
 	return to_gst_range(range);
+}
+
+/* The client's range at @addr in the test's mapping. */
+static struct gst_range *gst_range(struct kunit *test, struct gst_client *c,
+				   unsigned long addr)
+{
+	struct gst *g = test->priv;
+
+	return gst_range_in(test, c, addr, g->addr, g->addr + GST_PAGES * PAGE_SIZE);
 }
 
 /*
@@ -398,6 +411,59 @@ static void drm_gpusvm_partial_munmap(struct kunit *test)
 }
 
 /*
+ * mremap() to @to, as the process would. A test reaches mremap() only
+ * through its system call, and only where system calls are plain C
+ * functions: not behind the pt_regs wrappers of x86_64 and arm64.
+ */
+static long gst_mremap(unsigned long from, unsigned long len, unsigned long to)
+{
+#ifdef CONFIG_ARCH_HAS_SYSCALL_WRAPPER
+	return -EOPNOTSUPP;
+#else
+	return sys_mremap(from, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+#endif
+}
+
+/*
+ * mremap() moves the range's pages to another address: the old range is
+ * unmapped (an UNMAP event, as munmap), and the same pages, now at the
+ * new address, bind there.
+ */
+static void drm_gpusvm_mremap(struct kunit *test)
+{
+	struct gst *g = test->priv;
+	unsigned long area, to;
+	struct gst_range *r, *moved;
+	struct gst_client *c;
+	struct gst_seen before;
+	dma_addr_t page;
+	long ret;
+
+	if (IS_ENABLED(CONFIG_ARCH_HAS_SYSCALL_WRAPPER))
+		kunit_skip(test, "sys_mremap() takes pt_regs here: runs on UML");
+	r = gst_setup_one(test, &c, &before);
+	area = kunit_vm_mmap(test, NULL, 0, 2 * GST_CHUNK, PROT_READ | PROT_WRITE,
+			     MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_NE_MSG(test, area, 0, "kunit_vm_mmap() failed");
+	to = ALIGN(area, GST_CHUNK);
+	page = r->pages.dma_addr[0].addr;
+
+	ret = gst_mremap(g->chunk, GST_CHUNK, to);
+	KUNIT_ASSERT_EQ_MSG(test, ret, (long)to, "mremap() failed: %ld", ret);
+
+	gst_expect_invalidated(test, c, r, before, "mremap");
+	KUNIT_EXPECT_EQ(test, c->last_event, MMU_NOTIFY_UNMAP);
+	KUNIT_EXPECT_TRUE(test, r->base.flags.unmapped);
+	KUNIT_EXPECT_FALSE(test, r->base.flags.partial_unmap);
+
+	moved = gst_range_in(test, c, to, area, area + 2 * GST_CHUNK);
+	KUNIT_EXPECT_EQ(test, gst_bind(test, c, moved, NULL), 0);
+	gst_expect_bound(test, c, moved, "bind at the new address");
+	KUNIT_EXPECT_EQ_MSG(test, moved->pages.dma_addr[0].addr, page,
+			    "mremap() did not move the page: the case copied, not moved");
+}
+
+/*
  * madvise(MADV_DONTNEED): the pages go, the mapping stays. The range is
  * invalidated but not marked unmapped, and a new bind gets the new pages.
  */
@@ -549,6 +615,7 @@ static void drm_gpusvm_release_walk(struct kunit *test)
 static struct kunit_case drm_gpusvm_mirror_tests[] = {
 	KUNIT_CASE(drm_gpusvm_munmap),
 	KUNIT_CASE(drm_gpusvm_partial_munmap),
+	KUNIT_CASE(drm_gpusvm_mremap),
 	KUNIT_CASE(drm_gpusvm_madvise_dontneed),
 	KUNIT_CASE(drm_gpusvm_other_range_untouched),
 	KUNIT_CASE(drm_gpusvm_nonblock_refused),

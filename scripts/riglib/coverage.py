@@ -7,7 +7,10 @@ lcov, writes an HTML report under results/coverage/html and reports:
   (a) the lines kernel-patches/0001 adds or changes in mm/mmu_notifier.c,
       lines and branches (on the upstream base: those lines in the merged
       code, found by their text);
-  (b) fake-gpu/, lines and branches.
+  (b) fake-gpu/, lines and branches;
+  (c) drivers/gpu/drm/drm_gpusvm.c, lines, branches and the functions
+      never called, where the base has drm_gpusvm (upstream: the profile's
+      fragments.upstream builds it and its suite); no target.
 
 Targets: (a) 100 % of lines and 90 % of branches, (b) 90 % of lines.
 """
@@ -23,10 +26,12 @@ from typing import Any
 from . import diffs, tree as tree_mod
 from .util import REPO, RigError, results_dir, run
 
-# parse_info(): {source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}
+# parse_info(): {source file: {'lines': {n: hits}, 'branches': {(n, id): taken},
+#                              'functions': {name: calls}}}
 Info = dict[str, dict[str, dict[Any, int]]]
 
 CORE_FILE = 'mm/mmu_notifier.c'
+GPUSVM_FILE = 'drivers/gpu/drm/drm_gpusvm.c'
 # fake-gpu/ as staged in the tree; gcov records it under the tree, or
 # relative to the build directory when the compiler was handed relative
 # paths (ccache with CCACHE_BASEDIR, as in the CI jobs).
@@ -36,6 +41,8 @@ FAKE_GPU_DIR = 'lib/two-pass-rig/fake-gpu/'
 def is_fake_gpu(path: str) -> bool:
     """Whether the source file @path (as lcov records it) is fake-gpu/'s."""
     return FAKE_GPU_DIR in path
+
+
 TARGETS = {'core_lines': 100.0, 'core_branches': 90.0, 'fake_gpu_lines': 90.0}
 
 
@@ -87,7 +94,8 @@ def core_patch(base: tree_mod.Base) -> str:
 
 
 def parse_info(path: str) -> Info:
-    """{source file: {'lines': {n: hits}, 'branches': {(n, id): taken}}}."""
+    """{source file: {'lines': {n: hits}, 'branches': {(n, id): taken},
+    'functions': {name: calls}}}."""
     files: Info = {}
     cur: dict[str, dict[Any, int]] | None = None
     with open(path, errors='replace') as f:
@@ -95,7 +103,10 @@ def parse_info(path: str) -> Info:
             text = text.strip()
             if text.startswith('SF:'):
                 cur = files.setdefault(os.path.normpath(text[3:]),
-                                       {'lines': {}, 'branches': {}})
+                                       {'lines': {}, 'branches': {}, 'functions': {}})
+            elif text.startswith('FNDA:') and cur is not None:
+                calls, name = text[5:].split(',', 1)
+                cur['functions'][name] = cur['functions'].get(name, 0) + int(calls)
             elif text.startswith('DA:') and cur is not None:
                 line, hits = text[3:].split(',')[:2]
                 cur['lines'][int(line)] = cur['lines'].get(int(line), 0) + int(hits)
@@ -111,6 +122,19 @@ def percent(covered: int, total: int) -> float:
     return 100.0 * covered / total if total else 100.0
 
 
+def measure_file(data: dict[str, dict[Any, int]], prefix: str) -> dict[str, Any]:
+    """Lines, branches and uncalled functions of one file, keys @prefix_*."""
+    da, br, fn = data['lines'], data['branches'], data['functions']
+    return {
+        f'{prefix}_lines': percent(sum(1 for h in da.values() if h), len(da)),
+        f'{prefix}_lines_total': len(da),
+        f'{prefix}_branches': percent(sum(1 for t in br.values() if t), len(br)),
+        f'{prefix}_branches_total': len(br),
+        f'{prefix}_functions_total': len(fn),
+        f'{prefix}_functions_missed': sorted(n for n, c in fn.items() if not c),
+    }
+
+
 def measure(files: Info, core_lines: set[int]) -> dict[str, Any]:
     core = next((v for k, v in files.items() if k.endswith('/' + CORE_FILE)), None)
     if core is None:
@@ -122,7 +146,9 @@ def measure(files: Info, core_lines: set[int]) -> dict[str, Any]:
         raise RigError('no coverage data for fake-gpu/')
     fg_da = [(k, n, h) for k, v in fg.items() for n, h in v['lines'].items()]
     fg_br = [t for v in fg.values() for t in v['branches'].values()]
+    gpusvm = next((v for k, v in files.items() if k.endswith('/' + GPUSVM_FILE)), None)
     return {
+        **(measure_file(gpusvm, 'gpusvm') if gpusvm else {}),
         'core_lines': percent(sum(1 for h in core_da.values() if h), len(core_da)),
         'core_lines_total': len(core_da),
         'core_lines_missed': sorted(n for n, h in core_da.items() if not h),
@@ -148,7 +174,7 @@ def lcov(bdir: str, rdir: str) -> str:
     if res.returncode != 0:
         raise RigError(f'lcov --capture failed: {res.stderr.strip()[-500:]}')
     run(['lcov', '--quiet', '--extract', all_info, '*/' + CORE_FILE,
-         '*/' + FAKE_GPU_DIR + '*', '--output-file', ours, *rc],
+         '*/' + FAKE_GPU_DIR + '*', '*/' + GPUSVM_FILE, '--output-file', ours, *rc],
         capture=True)
     run(['genhtml', '--quiet', '--branch-coverage', '--output-directory',
          os.path.join(rdir, 'html'), ours], capture=True)
@@ -167,6 +193,10 @@ def report(m: dict[str, Any]) -> str:
            line('(b) fake-gpu/ lines', m['fake_gpu_lines'], m['fake_gpu_lines_total'],
                 TARGETS['fake_gpu_lines']),
            line('(b) fake-gpu/ branches', m['fake_gpu_branches'], m['fake_gpu_branches_total'])]
+    if 'gpusvm_lines' in m:
+        out += [line('(c) drm_gpusvm.c lines', m['gpusvm_lines'], m['gpusvm_lines_total']),
+                line('(c) drm_gpusvm.c branches', m['gpusvm_branches'],
+                     m['gpusvm_branches_total'])]
     if m.get('core_lines_not_in_tree'):
         out.append(f'  (a) {m["core_lines_not_in_tree"]} of 0001\'s lines are not in this '
                    'tree\'s mm/mmu_notifier.c (left out)')
@@ -175,6 +205,10 @@ def report(m: dict[str, Any]) -> str:
     if m['core_branches_missed']:
         out.append('  (a) lines with a branch never taken: '
                    + ', '.join(map(str, m['core_branches_missed'])))
+    if m.get('gpusvm_functions_missed'):
+        out.append(f'  (c) {len(m["gpusvm_functions_missed"])} of '
+                   f'{m["gpusvm_functions_total"]} functions never called: '
+                   + ', '.join(m['gpusvm_functions_missed']))
     return '\n'.join(out)
 
 

@@ -79,6 +79,27 @@ class Coverage(unittest.TestCase):
         self.assertEqual(m['fake_gpu_branches'], 50.0)
         self.assertFalse(coverage.met(m))
 
+    def test_gpusvm_reported_where_the_base_has_it(self):
+        self.assertNotIn('gpusvm_lines', measure(TRACE))
+        trace = TRACE + """SF:/t/drivers/gpu/drm/drm_gpusvm.c
+FN:5,drm_gpusvm_init
+FN:9,drm_gpusvm_migrate
+FNDA:3,drm_gpusvm_init
+FNDA:0,drm_gpusvm_migrate
+DA:5,3
+DA:6,3
+DA:9,0
+BRDA:6,0,0,3
+BRDA:6,0,1,0
+end_of_record
+"""
+        m = measure(trace)
+        self.assertEqual((round(m['gpusvm_lines'], 1), m['gpusvm_lines_total']), (66.7, 3))
+        self.assertEqual((m['gpusvm_branches'], m['gpusvm_branches_total']), (50.0, 2))
+        self.assertEqual(m['gpusvm_functions_missed'], ['drm_gpusvm_migrate'])
+        self.assertIn('1 of 2 functions never called: drm_gpusvm_migrate',
+                      coverage.report(m))
+
     def test_fake_gpu_found_through_a_relative_build_path(self):
         # CCACHE_BASEDIR (the CI jobs): gcov records the staged copy's
         # path relative to the build directory.
