@@ -12,8 +12,8 @@
  * xe_svm_range_get_pages() (hmm_range_fault() and the DMA mapping of
  * drm_gpusvm). The bind is the test's: under the notifier lock, with the
  * pages still valid, it marks tile 0 present, as xe's PT commit does.
- * Invalidations come through the core (munmap(), MADV_DONTNEED, a direct
- * range invalidation, a non-blocking start). Everything from the notifier
+ * Invalidations come through the core (munmap(), MADV_DONTNEED, exit_mmap()'s
+ * release walk, a direct range invalidation, a non-blocking start). Everything from the notifier
  * to the hardware is xe's and drm_gpusvm's code; the hardware boundary is
  * replaced with KUnit static stubs:
  *
@@ -45,6 +45,7 @@
 #include <linux/kthread.h>
 #include <linux/mman.h>
 #include <linux/mmu_notifier.h>
+#include <linux/sched/mm.h>
 
 #include "tests/xe_kunit_helpers.h"
 #include "xe_gt_stats.h"
@@ -126,6 +127,13 @@ struct xst {
 	struct { enum xst_event_kind kind; unsigned int vm; } events[XST_MAX_EVENTS];
 	unsigned int nr_events;
 	unsigned long violations;	/* BIT(enum xst_violation) */
+	/*
+	 * A plain mmu_notifier whose release op marks where exit_mmap()'s
+	 * release walk of the interval notifiers returned (release_at).
+	 */
+	struct mmu_notifier release_mark;
+	unsigned int release_at;
+	bool release_seen;
 	/* The next batch wait parks here until the test releases it. */
 	atomic_t park_armed;
 	struct completion parked;
@@ -1092,6 +1100,86 @@ static void xe_svm_concurrent_in_flush(struct kunit *test)
 	xst_close_all(test);
 }
 
+/*
+ * __mmu_notifier_release() calls the plain notifiers' release right after
+ * the interval notifiers' release walk returned, before exit_mmap() unmaps
+ * the VMAs: the point of the log the walk's invalidation is judged at.
+ */
+static void xst_release_mark(struct mmu_notifier *mn, struct mm_struct *mm)
+{
+	struct xst *x = container_of(mn, struct xst, release_mark);
+
+	spin_lock(&x->lock);
+	x->release_at = x->nr_events;
+	x->release_seen = true;
+	spin_unlock(&x->lock);
+}
+
+static const struct mmu_notifier_ops xst_release_mark_ops = {
+	.release = xst_release_mark,
+};
+
+static void xst_release_mark_remove(void *arg)
+{
+	struct xst *x = arg;
+
+	/* Drops the mm_count reference mmu_notifier_register() took. */
+	mmu_notifier_unregister(&x->release_mark, x->mm);
+}
+
+static void xst_mmput(void *mm)
+{
+	mmput(mm);
+}
+
+/*
+ * exit_mmap()'s release walk, on an mm of the test's own whose last user
+ * goes away: xe's notifier is called with MMU_NOTIFY_RELEASE and must
+ * leave the range unreachable before the walk returns, as for munmap().
+ */
+static void xe_svm_release_walk(struct kunit *test)
+{
+	struct xst *x = test->priv;
+	struct mm_struct *mm;
+	unsigned long addr;
+	unsigned int at;
+	struct xst_vm *v;
+	bool seen;
+
+	mm = mm_alloc();
+	KUNIT_ASSERT_NOT_NULL(test, mm);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xst_mmput, mm), 0);
+	mm->task_size = TASK_SIZE;
+	arch_pick_mmap_layout(mm, &current->signal->rlim[RLIMIT_STACK]);
+	/*
+	 * xe_svm_init() mirrors current->mm. A failed assertion below ends
+	 * this kthread with @mm still in use; its exit drops that use.
+	 */
+	kthread_use_mm(mm);
+	addr = vm_mmap(NULL, 0, XST_MAP_SIZE, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR_VALUE(addr), "vm_mmap(): %ld", (long)addr);
+	x->mm = mm;
+	x->chunk = ALIGN(addr, XST_CHUNK);
+	v = xst_vm_create(test);
+	xst_bind(test, v);
+	kthread_unuse_mm(mm);
+	x->release_mark.ops = &xst_release_mark_ops;
+	KUNIT_ASSERT_EQ(test, mmu_notifier_register(&x->release_mark, mm), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xst_release_mark_remove, x), 0);
+
+	kunit_release_action(test, xst_mmput, mm);	/* exit_mmap() */
+
+	spin_lock(&x->lock);
+	seen = x->release_seen;
+	at = x->release_at;
+	spin_unlock(&x->lock);
+	KUNIT_ASSERT_TRUE_MSG(test, seen, "exit_mmap() did not run the release walk");
+	xst_expect_invalidated(test, v, at, "exit_mmap's release walk");
+	xst_expect_all_waited(test);
+	xst_close_all(test);
+}
+
 static struct kunit_case xe_svm_tests[] = {
 	KUNIT_CASE_PARAM(xe_svm_munmap, xst_fence_param_gen_params),
 	KUNIT_CASE(xe_svm_partial_munmap),
@@ -1102,6 +1190,7 @@ static struct kunit_case xe_svm_tests[] = {
 	KUNIT_CASE(xe_svm_closed_vm),
 	KUNIT_CASE(xe_svm_n_vms),
 	KUNIT_CASE(xe_svm_concurrent_in_flush),
+	KUNIT_CASE(xe_svm_release_walk),
 	{}
 };
 
