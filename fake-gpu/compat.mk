@@ -16,3 +16,5 @@ ccflags-y += $(call rig-have,include/linux/hrtimer.h,extern void hrtimer_setup,H
 # The two-pass series (7.1; the 6.12 backport): what a benchmark built on
 # trees with and without it may compare.
 ccflags-y += $(call rig-have,include/linux/mmu_notifier.h,bool (*invalidate_start),TWO_PASS_NOTIFIER)
+# The RFC of kernel-patches/rfc/ that gives drm_gpusvm a two-pass invalidation.
+ccflags-y += $(call rig-have,include/drm/drm_gpusvm.h,(*invalidate_start),GPUSVM_TWO_PASS)
