@@ -52,9 +52,12 @@
 #include "xe_pt.h"
 #include "xe_tlb_inval.h"
 
-/* One 64K chunk of xe's fault chunk sizes, inside a mapping twice that. */
+/*
+ * 64K chunks, xe's fault chunk size here: a mapping of three holds two
+ * aligned ones, the first at x->chunk, covered by the VMs' mirror VMA.
+ */
 #define XST_CHUNK		SZ_64K
-#define XST_MAP_SIZE		(2 * XST_CHUNK)
+#define XST_MAP_SIZE		(3 * XST_CHUNK)
 #define XST_MAX_VMS		4
 #define XST_MAX_TLB		16
 #define XST_MAX_EVENTS		64
@@ -134,7 +137,10 @@ struct xst {
 	struct mmu_notifier release_mark;
 	unsigned int release_at;
 	bool release_seen;
-	/* The next batch wait parks here until the test releases it. */
+	/*
+	 * The next batch wait parks here until the test releases it; a
+	 * probe's walk parks on the same completions.
+	 */
 	atomic_t park_armed;
 	struct completion parked;
 	struct completion release;
@@ -461,7 +467,7 @@ static struct xst_vm *xst_vm_create(struct kunit *test)
 	v->vm = vm;
 	v->vma.gpuva.vm = &vm->gpuvm;
 	v->vma.gpuva.va.addr = x->chunk;
-	v->vma.gpuva.va.range = XST_CHUNK;
+	v->vma.gpuva.va.range = 2 * XST_CHUNK;
 	v->vma.gpuva.flags = XE_VMA_SYSTEM_ALLOCATOR;
 
 	KUNIT_ASSERT_EQ(test, xe_svm_init(vm), 0);
@@ -478,7 +484,8 @@ static struct xst_vm *xst_vm_create(struct kunit *test)
  * with the pages still valid (else get them again), tile 0 present, PTEs
  * live.
  */
-static void xst_mirror(struct kunit *test, struct xst_vm *v, bool commit)
+static struct xe_svm_range *xst_mirror_at(struct kunit *test, struct xst_vm *v,
+					  unsigned long addr, bool commit)
 {
 	struct drm_gpusvm_ctx ctx = { .check_pages_threshold = 0 };
 	struct xst *x = test->priv;
@@ -488,11 +495,11 @@ static void xst_mirror(struct kunit *test, struct xst_vm *v, bool commit)
 	bool valid = false;
 
 	down_write(&vm->lock);
-	r = xe_svm_range_find_or_insert(vm, x->chunk, &v->vma, &ctx);
+	r = xe_svm_range_find_or_insert(vm, addr, &v->vma, &ctx);
 	up_write(&vm->lock);
 	KUNIT_ASSERT_FALSE_MSG(test, IS_ERR(r), "xe_svm_range_find_or_insert(): %ld",
 			       PTR_ERR(r));
-	KUNIT_ASSERT_EQ(test, xe_svm_range_start(r), x->chunk);
+	KUNIT_ASSERT_EQ(test, xe_svm_range_start(r), addr);
 	KUNIT_ASSERT_EQ(test, xe_svm_range_size(r), (unsigned long)XST_CHUNK);
 
 	for (tries = 0; !valid && tries < XST_BIND_TRIES; tries++) {
@@ -509,8 +516,16 @@ static void xst_mirror(struct kunit *test, struct xst_vm *v, bool commit)
 		xe_svm_notifier_unlock(vm);
 	}
 	KUNIT_ASSERT_TRUE_MSG(test, valid, "the pages never stayed valid to the commit");
+	return r;
+}
+
+/* The range at x->chunk, the one the checks and the wait stub look at. */
+static void xst_mirror(struct kunit *test, struct xst_vm *v, bool commit)
+{
+	struct xst *x = test->priv;
+
 	/* Read by the wait stub in the invalidating threads. */
-	WRITE_ONCE(v->range, r);
+	WRITE_ONCE(v->range, xst_mirror_at(test, v, x->chunk, commit));
 }
 
 static void xst_bind(struct kunit *test, struct xst_vm *v)
@@ -848,6 +863,79 @@ static bool xst_thread_join(struct xst_thread *t)
 					   msecs_to_jiffies(XST_THREAD_TIMEOUT_MS));
 }
 
+/* --- the probe: between the two passes ---------------------------------- */
+
+/*
+ * The test's own interval notifier over the range's second page. The core
+ * walks notifiers in the order of their starts, so it sees the VM after
+ * xe's notifier (512M-aligned) in the same walk: between the first pass
+ * and the finish of a two-pass notifier. It records what a bind would see
+ * there, and can park that walk.
+ */
+struct xst_probe {
+	struct mmu_interval_notifier mni;
+	struct xst *x;
+	struct xst_vm *v;
+	unsigned long seq;	/* the range's pages' sequence at the bind */
+	atomic_t park;		/* park the next walk, once, on x->parked */
+	/* What the first walk found, under the notifier lock. */
+	bool called, valid, seq_moved;
+};
+
+static bool xst_probe_invalidate(struct mmu_interval_notifier *mni,
+				 const struct mmu_notifier_range *range,
+				 unsigned long cur_seq)
+{
+	struct xst_probe *p = container_of(mni, struct xst_probe, mni);
+	struct xe_svm_range *r = p->v->range;
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	mmu_interval_set_seq(mni, cur_seq);
+	if (!p->called) {
+		xe_svm_notifier_lock(p->v->vm);
+		p->valid = xe_svm_range_pages_valid(r);
+		p->seq_moved = mmu_interval_check_retry(&r->base.notifier->notifier, p->seq);
+		xe_svm_notifier_unlock(p->v->vm);
+		p->called = true;
+	}
+	if (atomic_cmpxchg(&p->park, 1, 0) == 1) {
+		complete(&p->x->parked);
+		wait_for_completion(&p->x->release);
+	}
+	return true;
+}
+
+static const struct mmu_interval_notifier_ops xst_probe_ops = {
+	.invalidate = xst_probe_invalidate,
+};
+
+static void xst_probe_remove(void *arg)
+{
+	struct xst_probe *p = arg;
+
+	mmu_interval_notifier_remove(&p->mni);
+}
+
+/* A probe of @v's bound range; removed by a test action. */
+static struct xst_probe *xst_probe_insert(struct kunit *test, struct xst_vm *v)
+{
+	struct xst_probe *p = kunit_kzalloc(test, sizeof(*p), GFP_KERNEL);
+	struct xst *x = test->priv;
+
+	KUNIT_ASSERT_NOT_NULL(test, p);
+	p->x = x;
+	p->v = v;
+	xe_svm_notifier_lock(v->vm);
+	p->seq = v->range->pages.notifier_seq;
+	xe_svm_notifier_unlock(v->vm);
+	KUNIT_ASSERT_EQ(test, mmu_interval_notifier_insert(&p->mni, x->mm,
+							   x->chunk + PAGE_SIZE, PAGE_SIZE,
+							   &xst_probe_ops), 0);
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, xst_probe_remove, p), 0);
+	return p;
+}
+
 /* --- cases -------------------------------------------------------------- */
 
 struct xst_fence_param {
@@ -866,6 +954,21 @@ static void xst_fence_param_desc(const struct xst_fence_param *f, char *desc)
 }
 
 KUNIT_ARRAY_PARAM(xst_fence_param, xst_fence_params, xst_fence_param_desc);
+
+/*
+ * One VM with the chunk bound, a fence of its resv pending if the case's
+ * parameter says so, and a probe of its range.
+ */
+static struct xst_probe *xst_setup_probed(struct kunit *test)
+{
+	const struct xst_fence_param *fp = test->param_value;
+	struct xst *x = test->priv;
+
+	xst_setup(test, 1);
+	if (fp->pending)
+		xst_add_fence(test, &x->vms[0]);
+	return xst_probe_insert(test, &x->vms[0]);
+}
 
 /*
  * munmap() of the mapping: an UNMAP event. xe waits for the VM's fences,
@@ -913,6 +1016,31 @@ static void xe_svm_partial_munmap(struct kunit *test)
 	xst_expect_invalidated(test, v, xst_now(x), "partial munmap");
 	KUNIT_EXPECT_TRUE(test, v->range->base.flags.partial_unmap);
 	KUNIT_EXPECT_TRUE(test, xst_queued_for_gc(v));
+	xst_expect_all_waited(test);
+	xst_close_all(test);
+}
+
+/*
+ * munmap() from the middle of one bound range to the middle of the next:
+ * xe zaps both whole ranges, so the TLB flush it sends must cover both,
+ * from the first one's start to the second one's end.
+ */
+static void xe_svm_straddling_munmap(struct kunit *test)
+{
+	struct xst *x = test->priv;
+	struct xe_svm_range *next;
+	struct xst_vm *v;
+
+	xst_setup(test, 1);
+	v = &x->vms[0];
+	next = xst_mirror_at(test, v, x->chunk + XST_CHUNK, true);
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(x->chunk + XST_CHUNK / 2, XST_CHUNK), 0);
+	xst_expect_invalidated(test, v, xst_now(x), "munmap across two ranges");
+	KUNIT_EXPECT_TRUE_MSG(test, xst_tlb_covered(x, 0, xe_svm_range_start(next),
+						    xe_svm_range_end(next)),
+			      "no TLB flush covered the second range");
+	KUNIT_EXPECT_EQ(test, xst_count(x, XST_ZAP), 2);
 	xst_expect_all_waited(test);
 	xst_close_all(test);
 }
@@ -1060,6 +1188,10 @@ static void xe_svm_n_vms(struct kunit *test)
 	kunit_info(test, "%u VMs: %s\n", XST_MAX_VMS, last_submit < first_wait ?
 		   "every flush sent before the first wait (pipelined)" :
 		   "a flush waited for before the last was sent (serial)");
+#ifdef XST_TWO_PASS
+	KUNIT_EXPECT_LT_MSG(test, last_submit, first_wait,
+			    "two-pass: a VM's flush was sent only after another's was waited for");
+#endif
 	xst_close_all(test);
 }
 
@@ -1180,9 +1312,69 @@ static void xe_svm_release_walk(struct kunit *test)
 	xst_close_all(test);
 }
 
+/*
+ * A bind that got the pages before an invalidation and commits after its
+ * first pass, before its finish: the pages, still DMA-mapped, must not be
+ * valid to it there, and the notifier's sequence must have moved, else
+ * xe's PT commit maps pages that are going away. The probe looks between
+ * the passes (single-pass: after the whole invalidation).
+ */
+static void xe_svm_bind_between_passes(struct kunit *test)
+{
+	struct xst_probe *p = xst_setup_probed(test);
+	struct xst *x = test->priv;
+	struct xst_vm *v = &x->vms[0];
+
+	KUNIT_ASSERT_EQ(test, vm_munmap(x->chunk, XST_CHUNK), 0);
+
+	KUNIT_ASSERT_TRUE_MSG(test, p->called, "the probe was not in the walk");
+	KUNIT_EXPECT_FALSE_MSG(test, p->valid,
+			       "after xe's first pass the pages still looked valid to a bind");
+	KUNIT_EXPECT_TRUE_MSG(test, p->seq_moved,
+			      "after xe's first pass the notifier sequence had not moved");
+	xst_expect_invalidated(test, v, xst_now(x), "munmap");
+	xst_expect_all_waited(test);
+	xst_close_all(test);
+}
+
+/*
+ * A second invalidation of the range while the first is between its two
+ * passes (parked by the probe, the notifier lock free): xe's notifier
+ * finish is busy, so the second completes in its first pass. With the
+ * fences idle the first already zapped and sent the TLB flush: the second
+ * finds nothing to zap and must still not unmap and return before that
+ * flush completed. With fences pending it waits for them, zaps and
+ * flushes itself. Each is judged where it returned.
+ */
+static void xe_svm_busy_finish(struct kunit *test)
+{
+	struct xst_probe *p = xst_setup_probed(test);
+	struct xst *x = test->priv;
+	struct xst_vm *v = &x->vms[0];
+	struct xst_thread *a;
+	unsigned long parked;
+
+	atomic_set(&p->park, 1);
+	a = xst_thread_run(test, x->chunk, x->chunk + XST_CHUNK);
+	parked = wait_for_completion_timeout(&x->parked,
+					     msecs_to_jiffies(XST_THREAD_TIMEOUT_MS));
+	KUNIT_ASSERT_TRUE_MSG(test, parked, "the first invalidation never reached the probe");
+
+	xst_invalidate(x->mm, x->chunk, x->chunk + PAGE_SIZE);
+	xst_expect_invalidated(test, v, xst_now(x), "the second");
+
+	complete_all(&x->release);
+	KUNIT_ASSERT_TRUE_MSG(test, xst_thread_join(a), "the first did not return");
+	xst_expect_invalidated(test, v, a->returned_at, "the first");
+	KUNIT_EXPECT_EQ(test, xst_count(x, XST_ZAP), 1);
+	xst_expect_all_waited(test);
+	xst_close_all(test);
+}
+
 static struct kunit_case xe_svm_tests[] = {
 	KUNIT_CASE_PARAM(xe_svm_munmap, xst_fence_param_gen_params),
 	KUNIT_CASE(xe_svm_partial_munmap),
+	KUNIT_CASE(xe_svm_straddling_munmap),
 	KUNIT_CASE(xe_svm_madvise_dontneed),
 	KUNIT_CASE(xe_svm_other_range_untouched),
 	KUNIT_CASE(xe_svm_nonblock_refused),
@@ -1191,6 +1383,8 @@ static struct kunit_case xe_svm_tests[] = {
 	KUNIT_CASE(xe_svm_n_vms),
 	KUNIT_CASE(xe_svm_concurrent_in_flush),
 	KUNIT_CASE(xe_svm_release_walk),
+	KUNIT_CASE_PARAM(xe_svm_bind_between_passes, xst_fence_param_gen_params),
+	KUNIT_CASE_PARAM(xe_svm_busy_finish, xst_fence_param_gen_params),
 	{}
 };
 

@@ -89,6 +89,10 @@ IDEALS: dict[str, tuple[Ideal, Ideal, Callable[[list[Point], int, int, int], int
     # The same, each device's TLB invalidation submitted when its job ends.
     'bind-overlap': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
                      _jobs_then_tlb),
+    # drm_gpusvm clients (drm_gpusvm_bench): every TLB invalidation in
+    # parallel (the RFC's two passes), or one after another.
+    'gpusvm': (lambda n, j, lat: lat, lambda n, j, lat: n * lat,
+               lambda pts, n, j, lat: _timers(pts, n, lat)),
 }
 # Scenarios with two-pass points only: the single-pass points they compare to.
 SINGLE_FROM = {'bind-overlap': 'bind'}
@@ -267,6 +271,9 @@ SCENARIOS = (
     ('bind-overlap', 'Scenario 3b, bind-bound with the overlapped flow (each device submits '
                      'its TLB invalidation when its job ends; single-pass: scenario 3\'s): '
                      'ideal J + L'),
+    ('gpusvm', 'drm_gpusvm: N clients of drm_gpusvm (kunit/drm_gpusvm_client.c) mirror the '
+               'range, single pass as shipped against the two passes of RFC 0003 '
+               '(upstream-rfc only): ideal L'),
 )
 
 
@@ -291,6 +298,8 @@ def write(console: str, summary: Summary) -> dict[str, Any]:
               for lat in sorted({r['latency_us'] for r in data['tlb']})]
     groups += [(name, data[name]) for name in ('preempt', 'bind', 'bind-overlap')
                if data[name]]
+    groups += [(f'gpusvm L={lat} us', [r for r in data['gpusvm'] if r['latency_us'] == lat])
+               for lat in sorted({r['latency_us'] for r in data['gpusvm']})]
     with open(os.path.join(rdir, 'bench.svg'), 'w') as f:
         f.write(svg(groups, 'munmap with N fake GPUs: single- vs two-pass'))
     return data

@@ -63,6 +63,23 @@ class Bench(unittest.TestCase):
         bind = next(r for r in bench.scaling_rows(old, 'bind') if r['n'] == 64)
         self.assertAlmostEqual(bind['floor_ms'], (floor['median_ns'] + 1e6) / 1e6)
 
+    def test_gpusvm_scenario_is_tlb_bound_with_the_same_floor(self):
+        line = ('# gsb_test_munmap: BENCH scenario=gpusvm mode={} n=64 latency_us=1000 '
+                'job_us=0 reps=20 min_ns={} median_ns={} max_ns={}')
+        points = self.points + bench.parse('\n'.join([
+            line.format('single-pass', 64_000_000, 65_000_000, 66_000_000),
+            line.format('two-pass', 1_000_000, 1_100_000, 1_200_000)]))
+        rows = bench.scaling_rows(points, 'gpusvm')
+        self.assertEqual(len(rows), 1)
+        floor = next(p for p in points if p['scenario'] == 'floor' and p['n'] == 64 and
+                     p['latency_us'] == 1000)
+        self.assertAlmostEqual(rows[0]['ideal_two_ms'], 1.0)
+        self.assertAlmostEqual(rows[0]['ideal_single_ms'], 64.0)
+        self.assertAlmostEqual(rows[0]['floor_ms'], floor['median_ns'] / 1e6)
+        self.assertAlmostEqual(rows[0]['speedup'], 65.0 / 1.1)
+        # Single-pass only (the upstream base): no row.
+        self.assertEqual(bench.scaling_rows(points[:-1], 'gpusvm'), [])
+
     def test_overlap_compares_with_single_pass_of_bind(self):
         rows = bench.scaling_rows(self.points, 'bind-overlap')
         self.assertEqual([r['n'] for r in rows], [1, 2, 4, 8, 16, 32, 64])
