@@ -197,6 +197,17 @@ static void gst_tlb_wait(struct gst_client *c, u64 flush)
 	wait_event(c->tlb_wq, gst_tlb_done(c, flush));
 }
 
+/* Complete the TLB invalidation in flight now rather than at its latency. */
+void gst_tlb_complete_now(struct gst_client *c)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&c->log->lock, flags);
+	if (c->tlb_armed != c->tlb_done)
+		hrtimer_start(&c->tlb_timer, 0, HRTIMER_MODE_REL);
+	spin_unlock_irqrestore(&c->log->lock, flags);
+}
+
 /* --- the client's invalidation ------------------------------------------ */
 
 /* Zap the device's PTEs of every range in [start, end); whether any were. */
@@ -348,10 +359,16 @@ static struct drm_gpusvm_range *gst_range_alloc(struct drm_gpusvm *gpusvm)
 	return &r->base;
 }
 
-/* drm_gpusvm's final safety net: the pages are unmapped before the free. */
+/*
+ * drm_gpusvm's final safety net: the pages are unmapped before the free,
+ * an unmap the log records as the client's own.
+ */
 static void gst_range_free(struct drm_gpusvm_range *range)
 {
 	struct gst_range *r = to_gst_range(range);
+
+	if (r->pages.flags.has_dma_mapping)
+		gst_log_range(to_gst_client(range->gpusvm), GST_UNMAP, r);
 
 	drm_gpusvm_free_pages(range->gpusvm, &r->pages,
 			      drm_gpusvm_range_size(range) >> PAGE_SHIFT);

@@ -113,6 +113,7 @@ struct gst_range *gst_range_in(struct kunit *test, struct gst_client *c,
 			       unsigned long addr, unsigned long start,
 			       unsigned long end);
 void gst_range_remove(struct gst_client *c, struct gst_range *r);
+void gst_tlb_complete_now(struct gst_client *c);
 unsigned int gst_bind(struct kunit *test, struct gst_client *c,
 		      struct gst_range *r, gst_race_fn race);
 

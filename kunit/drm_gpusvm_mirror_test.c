@@ -50,6 +50,8 @@
  */
 #define GST_TLB_LATENCY_US	2000
 #define GST_THREAD_MS	10000
+/* What a thread that should block gets to show it does not. */
+#define GST_GRACE_MS	100
 
 /*
  * The test's own interval notifier over part of the range, visited by the
@@ -78,6 +80,7 @@ struct gst {
 	unsigned int nr_clients;
 	/* The DMA device of every client: KUnit devices need unique names. */
 	struct drm_device *drm;
+	unsigned int tlb_latency_us;	/* of the next clients */
 	struct gst_log log;
 	/* Marks where exit_mmap()'s release walk returned (release_at). */
 	struct mmu_notifier release_mark;
@@ -109,7 +112,7 @@ static struct gst_client *gst_client_new(struct kunit *test, struct mm_struct *m
 		.log = &g->log,
 		.mode = g->mode,
 		.index = g->nr_clients,
-		.tlb_latency_us = GST_TLB_LATENCY_US,
+		.tlb_latency_us = g->tlb_latency_us,
 	};
 
 	KUNIT_ASSERT_LT(test, g->nr_clients, GST_MAX_CLIENTS);
@@ -211,6 +214,7 @@ static int gst_init(struct kunit *test)
 	g->mode = test->param_value ? *(const enum gst_mode *)test->param_value :
 		  GST_SINGLE_PASS;
 	gst_log_init(&g->log);
+	g->tlb_latency_us = GST_TLB_LATENCY_US;
 	test->priv = g;
 	return 0;
 }
@@ -605,6 +609,70 @@ static void drm_gpusvm_concurrent_busy_finish(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(t, GST_THREAD_MS));
 }
 
+struct gst_remove_args {
+	struct gst_client *c;
+	struct gst_range *r;
+};
+
+static void gst_remove_fn(void *arg)
+{
+	struct gst_remove_args *a = arg;
+
+	gst_range_remove(a->c, a->r);
+}
+
+/*
+ * The driver removes a range (its garbage collector) while an invalidation
+ * is between its passes, parked by the probe, with the pages revoked and
+ * the first pass's TLB invalidation in flight: the last reference's unmap
+ * of the pages must wait for the invalidation's finish. The device's TLB
+ * completes only when the test says, so an unmap before it is seen
+ * whatever the timing; the remover gets a grace period to misbehave in,
+ * which a correct drm_gpusvm spends blocked.
+ */
+static void drm_gpusvm_remove_between_passes(struct kunit *test)
+{
+	struct gst *g = test->priv;
+	struct gst_remove_args *ra;
+	struct gst_inval_args *a;
+	struct tp_thread *t, *remover;
+	struct gst_client *c;
+	struct gst_probe *p;
+	struct gst_range *r;
+
+	/* Single pass: the invalidation is over before the probe parks it. */
+	if (g->mode == GST_TWO_PASS)
+		g->tlb_latency_us = 60 * USEC_PER_SEC;
+	gst_map(test);
+	c = gst_client_new(test, g->mm);
+	r = gst_range(test, c, g->chunk);
+	gst_bind(test, c, r, NULL);
+	p = gst_probe_insert(test, c, r);
+	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+	ra = kunit_kzalloc(test, sizeof(*ra), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	KUNIT_ASSERT_NOT_NULL(test, ra);
+	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK };
+	*ra = (struct gst_remove_args){ c, r };
+	atomic_set(&p->park, 1);
+	t = tp_thread_run(test, "gst-first", NULL, gst_inval_fn, a);
+	KUNIT_ASSERT_TRUE_MSG(test,
+			      wait_for_completion_timeout(p->parked,
+							  msecs_to_jiffies(GST_THREAD_MS)),
+			      "the invalidation never reached the probe");
+
+	remover = tp_thread_run(test, "gst-remove", NULL, gst_remove_fn, ra);
+	tp_thread_wait(remover, GST_GRACE_MS);
+	gst_tlb_complete_now(c);
+	complete(p->release);
+	KUNIT_EXPECT_TRUE(test, tp_thread_wait(t, GST_THREAD_MS));
+	KUNIT_EXPECT_TRUE(test, tp_thread_wait(remover, GST_THREAD_MS));
+
+	/* @r is freed: only its address is compared in the log. */
+	KUNIT_EXPECT_TRUE_MSG(test, gst_unreachable_at(&g->log, c, r, gst_log_now(&g->log)),
+			      "the removal unmapped the pages before the TLB invalidation completed");
+}
+
 /* __mmu_notifier_release() calls it right after the interval notifiers' walk. */
 static void gst_release_mark(struct mmu_notifier *mn, struct mm_struct *mm)
 {
@@ -689,6 +757,7 @@ static struct kunit_case drm_gpusvm_mirror_tests[] = {
 	KUNIT_CASE_PARAM(drm_gpusvm_bind_between_passes, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_n_clients, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_concurrent_busy_finish, gst_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_gpusvm_remove_between_passes, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_release_walk, gst_mode_gen_params),
 	{}
 };

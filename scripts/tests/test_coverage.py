@@ -2,9 +2,11 @@
 
 import os
 import tempfile
+import types
 import unittest
+from typing import cast
 
-from riglib import coverage
+from riglib import coverage, tree
 from riglib.util import RigError
 from tests.gitpatch import make_patch
 
@@ -99,6 +101,26 @@ end_of_record
         self.assertEqual(m['gpusvm_functions_missed'], ['drm_gpusvm_migrate'])
         self.assertIn('1 of 2 functions never called: drm_gpusvm_migrate',
                       coverage.report(m))
+
+    def test_series_gpusvm_lines_are_the_rfc_ones(self):
+        def base(series):
+            return cast(tree.Base, types.SimpleNamespace(series=os.path.join(REPO, series)))
+        rfc = coverage.series_patch(base('kernel-patches/rfc/series'), coverage.GPUSVM_FILE)
+        self.assertIsNotNone(rfc)
+        self.assertIn('drm-gpusvm', os.path.basename(rfc or ''))
+        # upstream's own patches (the fixes) do not touch drm_gpusvm.c.
+        self.assertIsNone(coverage.series_patch(base('kernel-patches/upstream-fixes/series'),
+                                                coverage.GPUSVM_FILE))
+        data = {'lines': {5: 1, 6: 0, 7: 2}, 'branches': {}, 'functions': {}}
+        m = coverage.measure_lines(data, {6, 7, 99}, 'series_gpusvm')
+        self.assertEqual((round(m['series_gpusvm_lines'], 1), m['series_gpusvm_lines_total']),
+                         (50.0, 2))
+        self.assertEqual(m['series_gpusvm_lines_missed'], [6])
+        # A target counts only where the base has the measure.
+        full = measure(TRACE) | {'core_lines': 100.0, 'core_branches': 100.0,
+                                 'fake_gpu_lines': 100.0}
+        self.assertTrue(coverage.met(full))
+        self.assertFalse(coverage.met(full | m))
 
     def test_fake_gpu_found_through_a_relative_build_path(self):
         # CCACHE_BASEDIR (the CI jobs): gcov records the staged copy's
