@@ -40,8 +40,8 @@
 #include "two_pass_thread.h"
 
 #define GST_MAX_CLIENTS	4
-/* The mapping: 8 pages, in which a 16K-aligned chunk is one range. */
-#define GST_PAGES	8
+/* The mapping: 12 pages, in which two 16K-aligned chunks are two ranges. */
+#define GST_PAGES	12
 #define GST_CHUNK	SZ_16K
 /*
  * The device's TLB invalidation latency. A notifier that does not wait
@@ -444,6 +444,28 @@ static void drm_gpusvm_madvise_dontneed(struct kunit *test)
 	gst_expect_bound(test, c, r, "rebind");
 }
 
+/*
+ * MADV_DONTNEED over two ranges, one bound and one made but not given
+ * pages yet (a fault in progress): a first pass that revokes pages it will
+ * not unmap leaves the mark behind, and the second range never binds.
+ */
+static void drm_gpusvm_revoke_skips_unmapped(struct kunit *test)
+{
+	struct gst *g = test->priv;
+	struct gst_range *r, *empty;
+	struct gst_client *c;
+	struct gst_seen before;
+
+	r = gst_setup_one(test, &c, &before);
+	empty = gst_range(test, c, g->chunk + GST_CHUNK);
+
+	KUNIT_ASSERT_EQ(test, do_madvise(g->mm, g->chunk, 2 * GST_CHUNK, MADV_DONTNEED), 0);
+
+	gst_expect_invalidated(test, c, r, before, gst_log_now(&g->log), "madvise");
+	KUNIT_EXPECT_EQ(test, gst_bind(test, c, empty, NULL), 0);
+	gst_expect_bound(test, c, empty, "the range that had no pages");
+}
+
 /* A range invalidation elsewhere in the mm leaves the range alone. */
 static void drm_gpusvm_other_range_untouched(struct kunit *test)
 {
@@ -574,6 +596,28 @@ static void gst_inval_fn(void *arg)
 }
 
 /*
+ * Invalidate the test's range from a thread and park that invalidation in
+ * probe @p, after the clients' first passes; complete(p->release) lets it
+ * go on.
+ */
+static struct tp_thread *gst_park_invalidation(struct kunit *test, struct gst_probe *p)
+{
+	struct gst *g = test->priv;
+	struct gst_inval_args *a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+	struct tp_thread *t;
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK };
+	atomic_set(&p->park, 1);
+	t = tp_thread_run(test, "gst-first", NULL, gst_inval_fn, a);
+	KUNIT_ASSERT_TRUE_MSG(test,
+			      wait_for_completion_timeout(p->parked,
+							  msecs_to_jiffies(GST_THREAD_MS)),
+			      "the first invalidation never reached the probe");
+	return t;
+}
+
+/*
  * A second invalidation of the range while the first is between its two
  * passes (parked by the probe): the first zapped the PTEs and sent the TLB
  * invalidation, so the second finds nothing to zap and, with the
@@ -583,7 +627,6 @@ static void gst_inval_fn(void *arg)
 static void drm_gpusvm_concurrent_busy_finish(struct kunit *test)
 {
 	struct gst *g = test->priv;
-	struct gst_inval_args *a;
 	struct gst_seen before;
 	struct gst_client *c;
 	struct gst_probe *p;
@@ -592,15 +635,7 @@ static void drm_gpusvm_concurrent_busy_finish(struct kunit *test)
 
 	r = gst_setup_one(test, &c, &before);
 	p = gst_probe_insert(test, c, r);
-	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, a);
-	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK };
-	atomic_set(&p->park, 1);
-	t = tp_thread_run(test, "gst-first", NULL, gst_inval_fn, a);
-	KUNIT_ASSERT_TRUE_MSG(test,
-			      wait_for_completion_timeout(p->parked,
-							  msecs_to_jiffies(GST_THREAD_MS)),
-			      "the first invalidation never reached the probe");
+	t = gst_park_invalidation(test, p);
 
 	gst_invalidate_range(g->mm, g->chunk, g->chunk + GST_CHUNK);
 
@@ -634,7 +669,6 @@ static void drm_gpusvm_remove_between_passes(struct kunit *test)
 {
 	struct gst *g = test->priv;
 	struct gst_remove_args *ra;
-	struct gst_inval_args *a;
 	struct tp_thread *t, *remover;
 	struct gst_client *c;
 	struct gst_probe *p;
@@ -648,18 +682,10 @@ static void drm_gpusvm_remove_between_passes(struct kunit *test)
 	r = gst_range(test, c, g->chunk);
 	gst_bind(test, c, r, NULL);
 	p = gst_probe_insert(test, c, r);
-	a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
 	ra = kunit_kzalloc(test, sizeof(*ra), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, a);
 	KUNIT_ASSERT_NOT_NULL(test, ra);
-	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK };
 	*ra = (struct gst_remove_args){ c, r };
-	atomic_set(&p->park, 1);
-	t = tp_thread_run(test, "gst-first", NULL, gst_inval_fn, a);
-	KUNIT_ASSERT_TRUE_MSG(test,
-			      wait_for_completion_timeout(p->parked,
-							  msecs_to_jiffies(GST_THREAD_MS)),
-			      "the invalidation never reached the probe");
+	t = gst_park_invalidation(test, p);
 
 	remover = tp_thread_run(test, "gst-remove", NULL, gst_remove_fn, ra);
 	tp_thread_wait(remover, GST_GRACE_MS);
@@ -751,6 +777,7 @@ static struct kunit_case drm_gpusvm_mirror_tests[] = {
 	KUNIT_CASE_PARAM(drm_gpusvm_partial_munmap, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_mremap, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_madvise_dontneed, gst_mode_gen_params),
+	KUNIT_CASE_PARAM(drm_gpusvm_revoke_skips_unmapped, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_other_range_untouched, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_nonblock_refused, gst_mode_gen_params),
 	KUNIT_CASE_PARAM(drm_gpusvm_bind_races_invalidation, gst_mode_gen_params),
