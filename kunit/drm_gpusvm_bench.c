@@ -18,6 +18,7 @@
 
 #include "drm_gpusvm_client.h"
 #include "rig_compat.h"
+#include "two_pass_thread.h"
 
 /* A 16K range, 16K-aligned inside a mapping twice that. */
 #define GSB_CHUNK	SZ_16K
@@ -113,6 +114,7 @@ static void gsb_test_munmap(struct kunit *test)
 			for (i = 0; i < ARRAY_SIZE(gsb_ns); i++)
 				gsb_point(test, log, drm, modes[m], gsb_ns[i],
 					  gsb_latencies_us[l]);
+	tp_detach_mm();
 }
 
 static struct kunit_case drm_gpusvm_bench_tests[] = {

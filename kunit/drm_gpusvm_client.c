@@ -203,7 +203,8 @@ void gst_tlb_complete_now(struct gst_client *c)
 	unsigned long flags;
 
 	spin_lock_irqsave(&c->log->lock, flags);
-	if (c->tlb_armed != c->tlb_done)
+	/* A callback already running completes it, and re-arms if need be. */
+	if (c->tlb_armed != c->tlb_done && hrtimer_try_to_cancel(&c->tlb_timer) == 1)
 		hrtimer_start(&c->tlb_timer, 0, HRTIMER_MODE_REL);
 	spin_unlock_irqrestore(&c->log->lock, flags);
 }

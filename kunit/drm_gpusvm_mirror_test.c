@@ -219,16 +219,31 @@ static int gst_init(struct kunit *test)
 	return 0;
 }
 
-/* The test's mapping in its own mm, and its aligned range. */
+static void gst_mmput(void *mm)
+{
+	mmput(mm);
+}
+
+/*
+ * The test's mapping in its own mm, and its aligned range. The test holds
+ * the mm (an action, after every client and probe is gone): the case ends
+ * with tp_detach_mm(), and exit_mmap() must not run before the cleanup.
+ */
 static void gst_map(struct kunit *test)
 {
 	struct gst *g = test->priv;
+	bool first = !current->mm;
 
 	g->addr = kunit_vm_mmap(test, NULL, 0, GST_PAGES * PAGE_SIZE,
 				PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, 0);
-	KUNIT_ASSERT_NE_MSG(test, g->addr, 0, "kunit_vm_mmap() failed");
+	KUNIT_ASSERT_FALSE_MSG(test, !g->addr || IS_ERR_VALUE(g->addr),
+			       "kunit_vm_mmap(): %ld", (long)g->addr);
 	g->mm = current->mm;
 	g->chunk = ALIGN(g->addr, GST_CHUNK);
+	if (first) {
+		mmget(g->mm);
+		KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gst_mmput, g->mm), 0);
+	}
 }
 
 /* @n clients, each with the aligned range bound. */
@@ -307,6 +322,9 @@ static void gst_probe_remove(void *arg)
 {
 	struct gst_probe *p = arg;
 
+	/* A walk parked here, or about to be, must not keep the removal waiting. */
+	atomic_set(&p->park, 0);
+	complete_all(p->release);
 	mmu_interval_notifier_remove(&p->mni);
 }
 
@@ -350,6 +368,7 @@ static void drm_gpusvm_munmap(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, r->base.flags.unmapped);
 	KUNIT_EXPECT_FALSE(test, r->base.flags.partial_unmap);
 	KUNIT_EXPECT_TRUE(test, r->pages.flags.unmapped);
+	tp_detach_mm();
 }
 
 /* munmap() of one page of the range: the range says partial_unmap. */
@@ -367,6 +386,7 @@ static void drm_gpusvm_partial_munmap(struct kunit *test)
 	gst_expect_invalidated(test, c, r, before, gst_log_now(&g->log), "partial munmap");
 	KUNIT_EXPECT_TRUE(test, r->base.flags.unmapped);
 	KUNIT_EXPECT_TRUE(test, r->base.flags.partial_unmap);
+	tp_detach_mm();
 }
 
 /*
@@ -420,6 +440,7 @@ static void drm_gpusvm_mremap(struct kunit *test)
 	gst_expect_bound(test, c, moved, "bind at the new address");
 	KUNIT_EXPECT_EQ_MSG(test, moved->pages.dma_addr[0].addr, page,
 			    "mremap() did not move the page: the case copied, not moved");
+	tp_detach_mm();
 }
 
 /*
@@ -442,6 +463,7 @@ static void drm_gpusvm_madvise_dontneed(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, r->base.flags.unmapped);
 	KUNIT_EXPECT_EQ(test, gst_bind(test, c, r, NULL), 0);
 	gst_expect_bound(test, c, r, "rebind");
+	tp_detach_mm();
 }
 
 /*
@@ -464,6 +486,7 @@ static void drm_gpusvm_revoke_skips_unmapped(struct kunit *test)
 	gst_expect_invalidated(test, c, r, before, gst_log_now(&g->log), "madvise");
 	KUNIT_EXPECT_EQ(test, gst_bind(test, c, empty, NULL), 0);
 	gst_expect_bound(test, c, empty, "the range that had no pages");
+	tp_detach_mm();
 }
 
 /* A range invalidation elsewhere in the mm leaves the range alone. */
@@ -477,6 +500,7 @@ static void drm_gpusvm_other_range_untouched(struct kunit *test)
 	other = (g->chunk == g->addr) ? g->chunk + GST_CHUNK : g->addr;
 	KUNIT_ASSERT_EQ(test, vm_munmap(other, PAGE_SIZE), 0);
 	gst_expect_bound(test, g->clients[0], r, "munmap of another page");
+	tp_detach_mm();
 }
 
 /* A non-blockable start is refused before anything changes. */
@@ -496,6 +520,7 @@ static void drm_gpusvm_nonblock_refused(struct kunit *test)
 	KUNIT_EXPECT_FALSE_MSG(test, mmu_interval_check_retry(&r->base.notifier->notifier,
 							      r->pages.notifier_seq),
 			       "the refused start moved the notifier sequence");
+	tp_detach_mm();
 }
 
 static void gst_race_invalidation(struct kunit *test, struct gst_range *r)
@@ -521,6 +546,7 @@ static void drm_gpusvm_bind_races_invalidation(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, gst_bind(test, c, r, gst_race_invalidation), 1);
 	KUNIT_EXPECT_EQ(test, c->invalidations, 1);
 	gst_expect_bound(test, c, r, "the bind after the race");
+	tp_detach_mm();
 }
 
 /*
@@ -546,6 +572,7 @@ static void drm_gpusvm_bind_between_passes(struct kunit *test)
 			       "after the first pass the pages still looked valid to a bind");
 	KUNIT_EXPECT_TRUE_MSG(test, p->seq_moved,
 			      "after the first pass the notifier sequence had not moved");
+	tp_detach_mm();
 }
 
 /* N clients (N GPUs) mirror one range: one munmap() invalidates each. */
@@ -581,6 +608,7 @@ static void drm_gpusvm_n_clients(struct kunit *test)
 	else
 		KUNIT_EXPECT_GT_MSG(test, last_sent, first_unmap,
 				    "single pass: each device is waited for before the next");
+	tp_detach_mm();
 }
 
 struct gst_inval_args {
@@ -642,12 +670,18 @@ static void drm_gpusvm_concurrent_busy_finish(struct kunit *test)
 	gst_expect_invalidated(test, c, r, before, gst_log_now(&g->log), "the second invalidation");
 	complete(p->release);
 	KUNIT_EXPECT_TRUE(test, tp_thread_wait(t, GST_THREAD_MS));
+	tp_detach_mm();
 }
 
 struct gst_remove_args {
 	struct gst_client *c;
 	struct gst_range *r;
 };
+
+static void gst_tlb_complete_action(void *c)
+{
+	gst_tlb_complete_now(c);
+}
 
 static void gst_remove_fn(void *arg)
 {
@@ -688,6 +722,8 @@ static void drm_gpusvm_remove_between_passes(struct kunit *test)
 	t = gst_park_invalidation(test, p);
 
 	remover = tp_thread_run(test, "gst-remove", NULL, gst_remove_fn, ra);
+	/* Before the threads are reaped, if the case stops early. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gst_tlb_complete_action, c), 0);
 	tp_thread_wait(remover, GST_GRACE_MS);
 	gst_tlb_complete_now(c);
 	complete(p->release);
@@ -697,6 +733,7 @@ static void drm_gpusvm_remove_between_passes(struct kunit *test)
 	/* @r is freed: only its address is compared in the log. */
 	KUNIT_EXPECT_TRUE_MSG(test, gst_unreachable_at(&g->log, c, r, gst_log_now(&g->log)),
 			      "the removal unmapped the pages before the TLB invalidation completed");
+	tp_detach_mm();
 }
 
 /* __mmu_notifier_release() calls it right after the interval notifiers' walk. */
@@ -721,11 +758,6 @@ static void gst_release_mark_remove(void *arg)
 
 	/* Drops the mm_count reference mmu_notifier_register() took. */
 	mmu_notifier_unregister(&g->release_mark, g->mm);
-}
-
-static void gst_mmput(void *mm)
-{
-	mmput(mm);
 }
 
 /*
