@@ -14,8 +14,8 @@
 #include <linux/mman.h>
 #include <linux/sizes.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 
+#include "bench_report.h"
 #include "drm_gpusvm_client.h"
 #include "rig_compat.h"
 #include "two_pass_thread.h"
@@ -26,13 +26,6 @@
 
 static const unsigned int gsb_ns[] = { 1, 2, 4, 8, 16, 32, 64 };
 static const unsigned int gsb_latencies_us[] = { 100, 1000 };
-
-static int gsb_cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Map a range, bind it on every client, time its munmap(), remove it. */
 static u64 gsb_time_munmap(struct kunit *test, struct gst_client **c,
@@ -87,10 +80,8 @@ static void gsb_point(struct kunit *test, struct gst_log *log, struct drm_device
 	for (i = 0; i < n; i++)
 		gst_client_destroy(test, c[i]);
 
-	sort(ns, GSB_REPS, sizeof(*ns), gsb_cmp_u64, NULL);
-	kunit_info(test, "BENCH scenario=gpusvm mode=%s n=%u latency_us=%u job_us=0 reps=%u min_ns=%llu median_ns=%llu max_ns=%llu\n",
-		   mode == GST_TWO_PASS ? "two-pass" : "single-pass", n, latency_us,
-		   GSB_REPS, ns[0], ns[GSB_REPS / 2], ns[GSB_REPS - 1]);
+	bench_report(test, "gpusvm", mode == GST_TWO_PASS ? "two-pass" : "single-pass",
+		     n, latency_us, 0, ns, GSB_REPS);
 }
 
 static void gsb_test_munmap(struct kunit *test)

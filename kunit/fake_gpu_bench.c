@@ -41,8 +41,8 @@
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 
+#include "bench_report.h"
 #include "fake_gpu_test_common.h"
 #include "rig_compat.h"
 
@@ -52,23 +52,6 @@
 static unsigned int reps = 20;
 module_param(reps, uint, 0444);
 MODULE_PARM_DESC(reps, "repetitions per benchmark point");
-
-static int fgb_cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void fgb_report(struct kunit *test, const char *scenario,
-		       const char *mode, unsigned int n, u32 latency_us,
-		       u32 job_us, u64 *ns, unsigned int count)
-{
-	sort(ns, count, sizeof(*ns), fgb_cmp_u64, NULL);
-	kunit_info(test, "BENCH scenario=%s mode=%s n=%u latency_us=%u job_us=%u reps=%u min_ns=%llu median_ns=%llu max_ns=%llu\n",
-		   scenario, mode, n, latency_us, job_us, count, ns[0],
-		   ns[count / 2], ns[count - 1]);
-}
 
 /* Map the range, bind every userptr, submit jobs; then time the munmap. */
 static u64 fgb_time_munmap(struct kunit *test, unsigned long addr,
@@ -142,7 +125,7 @@ static void fgb_point(struct kunit *test, const char *scenario,
 	for (r = 0; r < reps; r++)
 		s.ns[r] = fgb_time_munmap(test, s.addr, s.uptr, s.vm, n, job_us);
 
-	fgb_report(test, scenario, mode == FAKE_GPU_TWO_PASS ? "two-pass" :
+	bench_report(test, scenario, mode == FAKE_GPU_TWO_PASS ? "two-pass" :
 		   "single-pass", n, latency_us, job_us, s.ns, reps);
 	fgb_teardown(test, &s, n);
 }
@@ -175,7 +158,7 @@ static void fgb_jobs_point(struct kunit *test, unsigned int n, u32 job_us)
 		for (i = 0; i < n; i++)
 			dma_fence_put(fences[i]);
 	}
-	fgb_report(test, "jobs", "jobs", n, 0, job_us, s.ns, reps);
+	bench_report(test, "jobs", "jobs", n, 0, job_us, s.ns, reps);
 	fgb_teardown(test, &s, n);
 }
 
@@ -283,7 +266,7 @@ static void fgb_floor_point(struct kunit *test, unsigned int n, u32 latency_us)
 	/* The last callback may still be returning from complete(). */
 	for (i = 0; i < n; i++)
 		hrtimer_cancel(&t[i].timer);
-	fgb_report(test, "floor", "hrtimers", n, latency_us, 0, ns, reps);
+	bench_report(test, "floor", "hrtimers", n, latency_us, 0, ns, reps);
 }
 
 static void fgb_test_floor(struct kunit *test)

@@ -30,8 +30,9 @@
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
-#include <linux/sort.h>
 #include <linux/uaccess.h>
+
+#include "bench_report.h"
 
 #define FCB_CHUNK_PAGES	64
 #define FCB_CHUNKS	64
@@ -91,13 +92,6 @@ static const struct mmu_interval_notifier_ops fcb_null_finish_ops = {
 	.invalidate_finish = fcb_invalidate_finish,
 };
 #endif
-
-static int fcb_cmp_u64(const void *a, const void *b)
-{
-	u64 x = *(const u64 *)a, y = *(const u64 *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* Map the whole range at @addr (0: anywhere) and fault every page in. */
 static unsigned long fcb_map(struct kunit *test, unsigned long addr)
@@ -177,9 +171,7 @@ static void fcb_point(struct kunit *test, unsigned long addr, unsigned int k,
 		ns[r] = fcb_sample(test, addr);
 	kunit_release_action(test, fcb_remove, set);
 
-	sort(ns, reps, sizeof(*ns), fcb_cmp_u64, NULL);
-	kunit_info(test, "BENCH scenario=core mode=%s n=%u latency_us=0 job_us=0 reps=%u min_ns=%llu median_ns=%llu max_ns=%llu\n",
-		   mode, k, reps, ns[0], ns[reps / 2], ns[reps - 1]);
+	bench_report(test, "core", mode, k, 0, 0, ns, reps);
 	kunit_kfree(test, ns);
 }
 
