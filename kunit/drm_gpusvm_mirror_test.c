@@ -49,6 +49,8 @@
  * much longer than that.
  */
 #define GST_TLB_LATENCY_US	2000
+/* A TLB invalidation that completes only when the test completes it. */
+#define GST_TLB_HELD_US		(60 * USEC_PER_SEC)
 #define GST_THREAD_MS	10000
 /* What a thread that should block gets to show it does not. */
 #define GST_GRACE_MS	100
@@ -614,6 +616,8 @@ static void drm_gpusvm_n_clients(struct kunit *test)
 struct gst_inval_args {
 	struct mm_struct *mm;
 	unsigned long start, end;
+	struct gst_log *log;
+	unsigned int returned_at;	/* the log's length when it returned */
 };
 
 static void gst_inval_fn(void *arg)
@@ -621,6 +625,26 @@ static void gst_inval_fn(void *arg)
 	struct gst_inval_args *a = arg;
 
 	gst_invalidate_range(a->mm, a->start, a->end);
+	a->returned_at = gst_log_now(a->log);
+}
+
+/* Invalidate the test's range from a thread named @name. */
+static struct tp_thread *gst_invalidation_thread(struct kunit *test, const char *name,
+						 struct gst_inval_args **args)
+{
+	struct gst *g = test->priv;
+	struct gst_inval_args *a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
+
+	KUNIT_ASSERT_NOT_NULL(test, a);
+	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK, &g->log };
+	if (args)
+		*args = a;
+	return tp_thread_run(test, name, NULL, gst_inval_fn, a);
+}
+
+static void gst_tlb_complete_action(void *c)
+{
+	gst_tlb_complete_now(c);
 }
 
 /*
@@ -630,14 +654,10 @@ static void gst_inval_fn(void *arg)
  */
 static struct tp_thread *gst_park_invalidation(struct kunit *test, struct gst_probe *p)
 {
-	struct gst *g = test->priv;
-	struct gst_inval_args *a = kunit_kzalloc(test, sizeof(*a), GFP_KERNEL);
 	struct tp_thread *t;
 
-	KUNIT_ASSERT_NOT_NULL(test, a);
-	*a = (struct gst_inval_args){ g->mm, g->chunk, g->chunk + GST_CHUNK };
 	atomic_set(&p->park, 1);
-	t = tp_thread_run(test, "gst-first", NULL, gst_inval_fn, a);
+	t = gst_invalidation_thread(test, "gst-first", NULL);
 	KUNIT_ASSERT_TRUE_MSG(test,
 			      wait_for_completion_timeout(p->parked,
 							  msecs_to_jiffies(GST_THREAD_MS)),
@@ -650,26 +670,39 @@ static struct tp_thread *gst_park_invalidation(struct kunit *test, struct gst_pr
  * passes (parked by the probe): the first zapped the PTEs and sent the TLB
  * invalidation, so the second finds nothing to zap and, with the
  * notifier's finish busy, completes itself. It must not unmap the pages
- * and return before the first one's TLB invalidation completed.
+ * and return before the first one's TLB invalidation completed. That
+ * flush completes only when the test says, so a second invalidation that
+ * returns early is seen whatever the timing; it gets a grace period to do
+ * so, which a correct one spends waiting.
  */
 static void drm_gpusvm_concurrent_busy_finish(struct kunit *test)
 {
 	struct gst *g = test->priv;
+	struct tp_thread *first, *second;
+	struct gst_inval_args *a;
 	struct gst_seen before;
 	struct gst_client *c;
 	struct gst_probe *p;
-	struct tp_thread *t;
 	struct gst_range *r;
 
+	/* Single pass: the first is over before the probe parks it. */
+	if (g->mode == GST_TWO_PASS)
+		g->tlb_latency_us = GST_TLB_HELD_US;
 	r = gst_setup_one(test, &c, &before);
 	p = gst_probe_insert(test, c, r);
-	t = gst_park_invalidation(test, p);
+	first = gst_park_invalidation(test, p);
 
-	gst_invalidate_range(g->mm, g->chunk, g->chunk + GST_CHUNK);
+	second = gst_invalidation_thread(test, "gst-second", &a);
+	/* Before the threads are reaped, if the case stops early. */
+	KUNIT_ASSERT_EQ(test, kunit_add_action_or_reset(test, gst_tlb_complete_action, c), 0);
+	tp_thread_wait(second, GST_GRACE_MS);
+	gst_tlb_complete_now(c);
+	KUNIT_ASSERT_TRUE_MSG(test, tp_thread_wait(second, GST_THREAD_MS),
+			      "the second invalidation did not return");
 
-	gst_expect_invalidated(test, c, r, before, gst_log_now(&g->log), "the second invalidation");
+	gst_expect_invalidated(test, c, r, before, a->returned_at, "the second invalidation");
 	complete(p->release);
-	KUNIT_EXPECT_TRUE(test, tp_thread_wait(t, GST_THREAD_MS));
+	KUNIT_EXPECT_TRUE(test, tp_thread_wait(first, GST_THREAD_MS));
 	tp_detach_mm();
 }
 
@@ -677,11 +710,6 @@ struct gst_remove_args {
 	struct gst_client *c;
 	struct gst_range *r;
 };
-
-static void gst_tlb_complete_action(void *c)
-{
-	gst_tlb_complete_now(c);
-}
 
 static void gst_remove_fn(void *arg)
 {
@@ -710,7 +738,7 @@ static void drm_gpusvm_remove_between_passes(struct kunit *test)
 
 	/* Single pass: the invalidation is over before the probe parks it. */
 	if (g->mode == GST_TWO_PASS)
-		g->tlb_latency_us = 60 * USEC_PER_SEC;
+		g->tlb_latency_us = GST_TLB_HELD_US;
 	gst_map(test);
 	c = gst_client_new(test, g->mm);
 	r = gst_range(test, c, g->chunk);

@@ -45,6 +45,7 @@ TARGETS = {
     'core': '',                         # mm/mmu_notifier.c
     'fake-gpu': tree.RIG_SUBDIR,        # fake-gpu/, caught by KUnit
     'userspace': tree.RIG_SUBDIR,       # fake-gpu/'s chardev, caught from processes
+    'gpusvm-client': tree.RIG_SUBDIR,   # drm_gpusvm's test client (kunit/)
     'xe': '',                           # xe's flows (drivers/gpu/drm/xe/)
     'gpusvm': '',                       # drm_gpusvm (drivers/gpu/drm/drm_gpusvm.c)
     'backport': '',                     # the 6.12 backport without one of its fixes
