@@ -34,8 +34,14 @@
 
 #include "fake_gpu_internal.h"
 
-/* Pages of each userptr a job touches per pass over its VM. */
+/*
+ * Pages of each userptr a job touches per pass over its VM: while an
+ * invalidation is in flight (consecutive, moving on with every pass), and
+ * when it starts and ends (spread over the whole userptr: every page of
+ * one up to this size).
+ */
 #define FAKE_GPU_JOB_PAGES_PER_PASS	16
+#define FAKE_GPU_JOB_PAGES_AT_EDGE	64
 
 /*
  * One GPU access to page @idx of @uptr at @offset: 0 and the word in *@val,
@@ -82,24 +88,30 @@ static int fake_gpu_access(struct fake_gpu_userptr *uptr, unsigned long idx,
  * fake_gpu_job_access() - what a running job does: touch its VM's memory
  * @vm: the job's VM
  * @pass: how many passes the job made before, to move over large ranges
+ * @edge: the pass at the job's start or end: spread over every userptr
  *
- * Reads a word of up to FAKE_GPU_JOB_PAGES_PER_PASS pages of every userptr
- * of @vm through the GPU's translations. Faults are skipped, as a GPU in
- * fault mode would stall on them. Called from the queues' rings, inside a
- * dma-fence signalling section: takes no lock but tlb_lock, and finds the
- * userptrs under RCU (they are freed after a grace period).
+ * Reads a word of up to FAKE_GPU_JOB_PAGES_PER_PASS consecutive pages of
+ * every userptr of @vm, or at an @edge up to FAKE_GPU_JOB_PAGES_AT_EDGE
+ * pages spread over each, through the GPU's translations. Faults are
+ * skipped, as a GPU in fault mode would stall on them. Called from the
+ * queues' rings, inside a dma-fence signalling section: takes no lock but
+ * tlb_lock, and finds the userptrs under RCU (they are freed after a
+ * grace period).
  */
-void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass)
+void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass, bool edge)
 {
 	struct fake_gpu_userptr *uptr;
-	unsigned long i, first;
+	unsigned long i, n, step, first;
 	u64 val;
 
 	rcu_read_lock();
 	list_for_each_entry_rcu(uptr, &vm->userptrs, vm_link) {
-		first = pass * FAKE_GPU_JOB_PAGES_PER_PASS;
-		for (i = 0; i < min(uptr->npages, FAKE_GPU_JOB_PAGES_PER_PASS); i++)
-			fake_gpu_access(uptr, (first + i) % uptr->npages, 0, &val);
+		n = min(uptr->npages, edge ? FAKE_GPU_JOB_PAGES_AT_EDGE :
+			FAKE_GPU_JOB_PAGES_PER_PASS);
+		step = edge ? uptr->npages / n : 1;
+		first = edge ? 0 : pass * FAKE_GPU_JOB_PAGES_PER_PASS;
+		for (i = 0; i < n; i++)
+			fake_gpu_access(uptr, (first + i * step) % uptr->npages, 0, &val);
 	}
 	rcu_read_unlock();
 }

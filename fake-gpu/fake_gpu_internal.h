@@ -65,6 +65,7 @@ struct fake_gpu_dev {
 	/* Armed while @tlb_pending is not empty, for its first deadline. */
 	struct hrtimer tlb_timer;
 	wait_queue_head_t tlb_idle;	/* woken when @tlb_pending empties */
+	wait_queue_head_t tlb_submitted;	/* woken when an invalidation is queued */
 
 	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU accesses */
 	atomic_t stale_reported;	/* the oracle has reported a stale access */
@@ -222,10 +223,11 @@ int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 void fake_gpu_sleep_until(ktime_t deadline);
 void fake_gpu_tlb_init(struct fake_gpu_dev *dev);
 void fake_gpu_tlb_flush(struct fake_gpu_dev *dev);
+bool fake_gpu_tlb_busy(struct fake_gpu_dev *dev);
 void fake_gpu_tlb_fini(struct fake_gpu_dev *dev);
 
 /* fake_gpu_access.c */
-void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass);
+void fake_gpu_job_access(struct fake_gpu_vm *vm, unsigned long pass, bool edge);
 bool fake_gpu_userptr_valid(struct fake_gpu_userptr *uptr);
 
 /* fake_gpu_userptr.c */

@@ -192,6 +192,8 @@ struct dma_fence *fake_gpu_tlb_inval_submit(struct fake_gpu_dev *dev, u32 asid,
 		hrtimer_start(&dev->tlb_timer, deadline, HRTIMER_MODE_ABS);
 	list_add_tail(&inval->link, &dev->tlb_pending);
 	spin_unlock_irqrestore(&dev->fence_lock, flags);
+	/* Running jobs touch memory until it completes (fake_gpu_queue.c). */
+	wake_up_all(&dev->tlb_submitted);
 	return &inval->fence;
 }
 
@@ -204,6 +206,12 @@ static bool fake_gpu_tlb_idle(struct fake_gpu_dev *dev)
 	idle = list_empty(&dev->tlb_pending);
 	spin_unlock_irqrestore(&dev->fence_lock, flags);
 	return idle;
+}
+
+/* Whether an invalidation of @dev is in flight: its TLB may hold stale entries. */
+bool fake_gpu_tlb_busy(struct fake_gpu_dev *dev)
+{
+	return !fake_gpu_tlb_idle(dev);
 }
 
 /* Wait until every invalidation submitted so far has completed. */
@@ -219,6 +227,7 @@ void fake_gpu_tlb_init(struct fake_gpu_dev *dev)
 	spin_lock_init(&dev->tlb_lock);
 	INIT_LIST_HEAD(&dev->tlb_pending);
 	init_waitqueue_head(&dev->tlb_idle);
+	init_waitqueue_head(&dev->tlb_submitted);
 	hrtimer_setup(&dev->tlb_timer, fake_gpu_tlb_timer_fn, CLOCK_MONOTONIC,
 		      HRTIMER_MODE_ABS);
 }

@@ -133,8 +133,7 @@ static void fgb_point(struct kunit *test, const char *scenario,
 /*
  * The jobs floor: N fault-mode VMs bound as for a bind point, a job of J
  * each; the time from where fgb_time_munmap() starts its clock until every
- * job has ended. The emulated jobs touch memory all along, so with many
- * devices on one UML CPU they end late by themselves.
+ * job has ended: what the emulated jobs cost by themselves.
  */
 static void fgb_jobs_point(struct kunit *test, unsigned int n, u32 job_us)
 {
