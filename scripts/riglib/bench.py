@@ -178,75 +178,110 @@ def format_core(rows: list[Row]) -> str:
     return '\n'.join(out)
 
 
-def svg(groups: list[tuple[str, list[Row]]], title: str) -> str:
-    """Time vs N on log-log axes: per group (a label and its rows) both
-    modes, their ideal lines and, where measured, the floor."""
-    w, h, left, right, top, bottom = 860, 520, 70, 300, 40, 50
-    rows = [r for _, rs in groups for r in rs]
+# Each series' look, the same in every panel: told apart by line style
+# and marker as well as colour (Okabe-Ito colours, safe for colour-blind
+# readers), so the plot reads in print too. (key, label, colour, width,
+# dash, marker)
+SERIES = (
+    ('single_ms', 'single-pass', '#d55e00', 1.5, '', 'square'),
+    ('two_ms', 'two-pass', '#0072b2', 2.5, '', 'circle'),
+    ('ideal_single_ms', 'ideal single-pass', '#d55e00', 1, '6,4', ''),
+    ('ideal_two_ms', 'ideal two-pass', '#0072b2', 1, '2,3', ''),
+    ('floor_ms', 'floor (same boot)', '#000000', 1, '8,3,2,3', ''),
+)
+
+
+def _marker(kind: str, x: float, y: float, color: str) -> str:
+    if kind == 'circle':
+        return f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"/>'
+    if kind == 'square':
+        return (f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="white" '
+                f'stroke="{color}"/>')
+    return ''
+
+
+def _legend(x: float, y: float) -> list[str]:
+    parts = []
+    for key, label, color, width, dash, marker in SERIES:
+        parts.append(f'<line x1="{x}" y1="{y}" x2="{x + 28}" y2="{y}" stroke="{color}" '
+                     f'stroke-width="{width}" stroke-dasharray="{dash or "none"}"/>')
+        parts.append(_marker(marker, x + 14, y, color))
+        parts.append(f'<text x="{x + 34}" y="{y + 4}">{label}</text>')
+        x += 48 + 7 * len(label)
+    return parts
+
+
+Panel = tuple[str, list[Row]]
+
+
+def svg(panel_rows: list[list[Panel]], title: str) -> str:
+    """Time vs N on log-log axes: a row of panels per family of scenarios
+    (the fake GPU, drm_gpusvm), a panel per scenario and latency (a
+    label and its rows), every panel on the same axes, each with both
+    modes, their ideals and, where measured, the floor."""
+    grid = [[(name, sorted(rows, key=lambda r: r['n'])) for name, rows in panels if rows]
+            for panels in panel_rows]
+    grid = [panels for panels in grid if panels]
+    rows = [r for panels in grid for _, rs in panels for r in rs]
     ns = sorted({r['n'] for r in rows})
-    times = [v for r in rows for v in (r['single_ms'], r['two_ms'], r['ideal_two_ms'],
-                                       r['ideal_single_ms'], r.get('floor_ms') or r['two_ms'])]
+    times = [r[key] for r in rows for key, *_ in SERIES if r.get(key)]
     if not ns or not times:
         return ''
-    x0, x1 = math.log10(min(ns)), math.log10(max(ns)) or 1
+    pw, ph, left, bottom, top, gap = 280, 200, 64, 40, 78, 48
+    cols = max(len(panels) for panels in grid)
+    nrows = len(grid)
+    w = left + cols * (pw + gap)
+    h = top + nrows * (ph + bottom + gap)
+    x0, x1 = math.log10(min(ns)), math.log10(max(ns))
     y0, y1 = math.floor(math.log10(min(times))), math.ceil(math.log10(max(times)))
-
-    def px(n: float) -> float:
-        return left + (math.log10(n) - x0) / ((x1 - x0) or 1) * (w - left - right)
-
-    def py(t: float) -> float:
-        return h - bottom - (math.log10(t) - y0) / ((y1 - y0) or 1) * (h - top - bottom)
+    if y1 == y0:
+        y1 += 1
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-             f'font-family="sans-serif" font-size="12">',
+             f'font-family="sans-serif" font-size="11">',
              f'<rect width="{w}" height="{h}" fill="white"/>',
-             f'<text x="{w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>']
-    for n in ns:
-        parts.append(f'<line x1="{px(n):.1f}" y1="{top}" x2="{px(n):.1f}" y2="{h - bottom}" '
-                     'stroke="#ddd"/>')
-        parts.append(f'<text x="{px(n):.1f}" y="{h - bottom + 16}" text-anchor="middle">{n}</text>')
-    for e in range(y0, y1 + 1):
-        t = 10 ** e
-        parts.append(f'<line x1="{left}" y1="{py(t):.1f}" x2="{w - right}" y2="{py(t):.1f}" '
-                     'stroke="#ddd"/>')
-        parts.append(f'<text x="{left - 6}" y="{py(t) + 4:.1f}" text-anchor="end">{t:g}</text>')
-    parts.append(f'<text x="{(left + w - right) / 2}" y="{h - 10}" text-anchor="middle">'
-                 'fake GPUs (N)</text>')
-    parts.append(f'<text x="16" y="{h / 2}" transform="rotate(-90 16 {h / 2})" '
-                 'text-anchor="middle">munmap time (ms)</text>')
-    colors = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd']
-    legend_y = top + 10
-    for i, (name, sel) in enumerate(groups):
-        sel = sorted(sel, key=lambda r: r['n'])
-        color = colors[i % len(colors)]
-        series = [('single', [(r['n'], r['single_ms']) for r in sel], ''),
-                  ('two', [(r['n'], r['two_ms']) for r in sel], ''),
-                  ('ideal single', [(r['n'], r['ideal_single_ms']) for r in sel], '6,4'),
-                  ('ideal two', [(r['n'], r['ideal_two_ms']) for r in sel], '2,3')]
-        floor = [(r['n'], r['floor_ms']) for r in sel if r.get('floor_ms')]
-        if floor:
-            series.append(('floor', floor, '1,2'))
-        for j, (label, pts, dash) in enumerate(series):
+             f'<text x="{w / 2}" y="18" text-anchor="middle" font-size="14">{title}</text>']
+    parts += _legend(left, 40)
+    for row, col, (name, sel) in ((row, col, panel) for row, panels in enumerate(grid)
+                                  for col, panel in enumerate(panels)):
+        ox = left + col * (pw + gap)
+        oy = top + row * (ph + bottom + gap)
+
+        def px(n: float) -> float:
+            return ox + (math.log10(n) - x0) / ((x1 - x0) or 1) * pw
+
+        def py(t: float) -> float:
+            return oy + ph - (math.log10(t) - y0) / (y1 - y0) * ph
+
+        parts.append(f'<rect x="{ox}" y="{oy}" width="{pw}" height="{ph}" fill="none" '
+                     'stroke="#999"/>')
+        parts.append(f'<text x="{ox + pw / 2}" y="{oy - 6}" text-anchor="middle" '
+                     f'font-weight="bold">{name}</text>')
+        for n in ns:
+            parts.append(f'<line x1="{px(n):.1f}" y1="{oy}" x2="{px(n):.1f}" '
+                         f'y2="{oy + ph}" stroke="#eee"/>')
+            parts.append(f'<text x="{px(n):.1f}" y="{oy + ph + 14}" '
+                         f'text-anchor="middle">{n}</text>')
+        for e in range(y0, y1 + 1):
+            parts.append(f'<line x1="{ox}" y1="{py(10 ** e):.1f}" x2="{ox + pw}" '
+                         f'y2="{py(10 ** e):.1f}" stroke="#eee"/>')
+            parts.append(f'<text x="{ox - 4}" y="{py(10 ** e) + 4:.1f}" '
+                         f'text-anchor="end">{10 ** e:g}</text>')
+        parts.append(f'<text x="{ox + pw / 2}" y="{oy + ph + 30}" text-anchor="middle">'
+                     'devices (N)</text>')
+        if col == 0:
+            parts.append(f'<text x="{ox - 44}" y="{oy + ph / 2}" text-anchor="middle" '
+                         f'transform="rotate(-90 {ox - 44} {oy + ph / 2})">munmap (ms)</text>')
+        for key, _, color, width, dash, marker in SERIES:
+            pts = [(r['n'], r[key]) for r in sel if r.get(key)]
+            if not pts:
+                continue
             d = ' '.join(f'{px(n):.1f},{py(t):.1f}' for n, t in pts)
-            width = 2 if not dash else 1
-            opacity = 0.5 if j == 0 else 1
             parts.append(f'<polyline points="{d}" fill="none" stroke="{color}" '
-                         f'stroke-width="{width}" stroke-dasharray="{dash or "none"}" '
-                         f'opacity="{opacity}"/>')
-            if not dash:
-                for n, t in pts:
-                    marker = (f'<circle cx="{px(n):.1f}" cy="{py(t):.1f}" r="3" fill="{color}"/>'
-                              if label == 'two' else
-                              f'<rect x="{px(n) - 3:.1f}" y="{py(t) - 3:.1f}" width="6" '
-                              f'height="6" fill="{color}" opacity="0.5"/>')
-                    parts.append(marker)
-            parts.append(f'<line x1="{w - right + 10}" y1="{legend_y}" x2="{w - right + 34}" '
-                         f'y2="{legend_y}" stroke="{color}" stroke-width="{width}" '
-                         f'stroke-dasharray="{dash or "none"}"/>')
-            parts.append(f'<text x="{w - right + 40}" y="{legend_y + 4}">{name} {label}</text>')
-            legend_y += 18
+                         f'stroke-width="{width}" stroke-dasharray="{dash or "none"}"/>')
+            parts += [_marker(marker, px(n), py(t), color) for n, t in pts if marker]
     parts.append('</svg>')
-    return '\n'.join(parts) + '\n'
+    return '\n'.join(p for p in parts if p) + '\n'
 
 
 def machine() -> dict[str, Any]:
@@ -294,14 +329,13 @@ def write(console: str, summary: Summary) -> dict[str, Any]:
             'core': core_rows(points), 'noise': noise(points)}
     with open(os.path.join(rdir, 'bench.json'), 'w') as f:
         json.dump(data, f, indent=1)
-    groups = [(f'tlb L={lat} us', [r for r in data['tlb'] if r['latency_us'] == lat])
-              for lat in sorted({r['latency_us'] for r in data['tlb']})]
-    groups += [(name, data[name]) for name in ('preempt', 'bind', 'bind-overlap')
-               if data[name]]
-    groups += [(f'gpusvm L={lat} us', [r for r in data['gpusvm'] if r['latency_us'] == lat])
-               for lat in sorted({r['latency_us'] for r in data['gpusvm']})]
+    grid = [[(f'{family}{name}' + (f' L={lat} us' if lat else ''),
+              [r for r in data[name] if r['latency_us'] == lat])
+             for name in names for lat in sorted({r['latency_us'] for r in data[name]})]
+            for family, names in (('fake GPU: ', ('tlb', 'preempt', 'bind', 'bind-overlap')),
+                                  ('', ('gpusvm',)))]
     with open(os.path.join(rdir, 'bench.svg'), 'w') as f:
-        f.write(svg(groups, 'munmap with N fake GPUs: single- vs two-pass'))
+        f.write(svg(grid, 'munmap of a range mirrored by N devices: single- vs two-pass'))
     return data
 
 

@@ -97,7 +97,7 @@ class Bench(unittest.TestCase):
     def test_svg_has_a_line_per_series(self):
         rows = bench.scaling_rows(self.points, 'tlb')
         groups = [(f'L={lat}', [r for r in rows if r['latency_us'] == lat]) for lat in (100, 1000)]
-        svg = bench.svg(groups, 't')
+        svg = bench.svg([groups], "t")
         self.assertTrue(svg.startswith('<svg'))
         # 2 latencies x (2 modes, 2 ideals, the floor)
         self.assertEqual(svg.count('<polyline'), 10)
