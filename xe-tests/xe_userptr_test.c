@@ -76,7 +76,9 @@
 #endif
 
 #define XUT_PAGES		4
-#define XUT_MAX_VMS		4
+/* The bench's largest N (xe_userptr_bench.c); the cases use XUT_NR_VMS. */
+#define XUT_MAX_VMS		64
+#define XUT_NR_VMS		4
 #define XUT_MAX_TLB		32
 #define XUT_MAX_FENCES		16
 #define XUT_MAX_EVENTS		64
@@ -1283,7 +1285,7 @@ static void xe_userptr_concurrent(struct kunit *test)
 static void xe_userptr_n_vms_pipelined(struct kunit *test)
 {
 	struct xut *x = test->priv;
-	unsigned int i, n = XUT_MAX_VMS, first_wait, returned_at;
+	unsigned int i, n = XUT_NR_VMS, first_wait, returned_at;
 
 	xut_setup(test, n, true);
 
@@ -1319,8 +1321,8 @@ static void xe_userptr_n_vms_pipelined(struct kunit *test)
 static void xe_userptr_overlap_before_finishes(struct kunit *test)
 {
 	struct xut *x = test->priv;
-	unsigned int i, n = XUT_MAX_VMS, sent, waits;
-	struct dma_fence *f[XUT_MAX_VMS + 1];
+	unsigned int i, n = XUT_NR_VMS, sent, waits;
+	struct dma_fence *f[XUT_NR_VMS + 1];
 	struct xut_park *park;
 	struct xut_thread *t;
 	unsigned long parked;
@@ -1457,3 +1459,8 @@ static struct kunit_suite xe_userptr_test_suite = {
 };
 
 kunit_test_suite(xe_userptr_test_suite);
+
+#if IS_ENABLED(CONFIG_XE_USERPTR_BENCH_KUNIT_TEST)
+/* The scaling benchmark: this file's fixture, with stubs of its own. */
+#include "xe_userptr_bench.c"
+#endif

@@ -74,6 +74,13 @@ def _jobs_then_tlb(points: list[Point], n: int, j_us: int, lat_us: int) -> int |
     return timers + j_us * 1000 if timers is not None else None
 
 
+def _fences_then_tlb(points: list[Point], n: int, j_us: int, lat_us: int) -> int | None:
+    """xe-bind's floor: N hrtimers of J (the VMs' running binds), then one
+    TLB invalidation of L."""
+    fences, one = _timers(points, n, j_us), _timers(points, 1, lat_us)
+    return fences + one if fences is not None and one is not None else None
+
+
 Ideal = Callable[[int, int, int], int]
 # Per scenario, in ns of N, J and L: the two-pass ideal, the single-pass
 # ideal; and the floor, from the points, N, J us and L us.
@@ -93,6 +100,16 @@ IDEALS: dict[str, tuple[Ideal, Ideal, Callable[[list[Point], int, int, int], int
     # parallel (the RFC's two passes), or one after another.
     'gpusvm': (lambda n, j, lat: lat, lambda n, j, lat: n * lat,
                lambda pts, n, j, lat: _timers(pts, n, lat)),
+    # xe's own userptr notifier (xe_userptr_bench) on xe's fake device,
+    # as it ships against its synchronous path: the fake GPU's scenarios.
+    'xe-tlb': (lambda n, j, lat: lat, lambda n, j, lat: n * lat,
+               lambda pts, n, j, lat: _timers(pts, n, lat)),
+    'xe-preempt': (lambda n, j, lat: j, lambda n, j, lat: n * j,
+                   lambda pts, n, j, lat: _timers(pts, n, j)),
+    # Shipped, the finishes run one after another: J + N x L; RFC 0002
+    # sends each TLB invalidation when its VM's fences signal: J + L.
+    'xe-bind': (lambda n, j, lat: j + lat, lambda n, j, lat: j + n * lat,
+                _fences_then_tlb),
 }
 # Scenarios with two-pass points only: the single-pass points they compare to.
 SINGLE_FROM = {'bind-overlap': 'bind'}
@@ -216,7 +233,7 @@ Panel = tuple[str, list[Row]]
 
 def svg(panel_rows: list[list[Panel]], title: str) -> str:
     """Time vs N on log-log axes: a row of panels per family of scenarios
-    (the fake GPU, drm_gpusvm), a panel per scenario and latency (a
+    (the fake GPU, xe, drm_gpusvm), a panel per scenario and latency (a
     label and its rows), every panel on the same axes, each with both
     modes, their ideals and, where measured, the floor."""
     grid = [[(name, sorted(rows, key=lambda r: r['n'])) for name, rows in panels if rows]
@@ -306,6 +323,14 @@ SCENARIOS = (
     ('bind-overlap', 'Scenario 3b, bind-bound with the overlapped flow (each device submits '
                      'its TLB invalidation when its job ends; single-pass: scenario 3\'s): '
                      'ideal J + L'),
+    ('xe-tlb', 'xe, TLB-bound: xe\'s own userptr notifier (xe_userptr.c) on N VMs of xe\'s '
+               'fake device, fault mode, fences idle; two-pass as it ships against xe\'s '
+               'synchronous path (single-pass): ideal L'),
+    ('xe-preempt', 'xe, preempt-bound: non-fault VMs, a preempt fence each that signals '
+                   'J us after signalling is enabled: ideal J'),
+    ('xe-bind', 'xe, bind-bound: fault mode, a bind of J us running on each VM (fences '
+                'pending): ideal J + L; as shipped the finishes flush one VM after '
+                'another (J + N x L), RFC 0002 (upstream-rfc) overlaps them'),
     ('gpusvm', 'drm_gpusvm: N clients of drm_gpusvm (kunit/drm_gpusvm_client.c) mirror the '
                'range, single pass as shipped against the two passes of RFC 0003 '
                '(upstream-rfc only): ideal L'),
@@ -329,10 +354,11 @@ def write(console: str, summary: Summary) -> dict[str, Any]:
             'core': core_rows(points), 'noise': noise(points)}
     with open(os.path.join(rdir, 'bench.json'), 'w') as f:
         json.dump(data, f, indent=1)
-    grid = [[(f'{family}{name}' + (f' L={lat} us' if lat else ''),
+    grid = [[(f'{family}{name.removeprefix("xe-")}' + (f' L={lat} us' if lat else ''),
               [r for r in data[name] if r['latency_us'] == lat])
              for name in names for lat in sorted({r['latency_us'] for r in data[name]})]
             for family, names in (('fake GPU: ', ('tlb', 'preempt', 'bind', 'bind-overlap')),
+                                  ('xe: ', ('xe-tlb', 'xe-preempt', 'xe-bind')),
                                   ('', ('gpusvm',)))]
     with open(os.path.join(rdir, 'bench.svg'), 'w') as f:
         f.write(svg(grid, 'munmap of a range mirrored by N devices: single- vs two-pass'))

@@ -51,6 +51,9 @@ RIG_SUBDIR = 'lib/two-pass-rig'
 STAGED_FILES = {
     'drivers/gpu/drm/xe/tests/xe_userptr_test.c': 'xe-tests/xe_userptr_test.c',
     'drivers/gpu/drm/xe/tests/xe_svm_test.c': 'xe-tests/xe_svm_test.c',
+    # Included by xe_userptr_test.c, in the bench profile.
+    'drivers/gpu/drm/xe/tests/xe_userptr_bench.c': 'xe-tests/xe_userptr_bench.c',
+    'drivers/gpu/drm/xe/tests/bench_report.h': 'kunit/bench_report.h',
     # The one header of compatibility shims, for the userptr test.
     'drivers/gpu/drm/xe/tests/rig_compat.h': 'fake-gpu/rig_compat.h',
 }

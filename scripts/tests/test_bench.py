@@ -80,6 +80,26 @@ class Bench(unittest.TestCase):
         # Single-pass only (the upstream base): no row.
         self.assertEqual(bench.scaling_rows(points[:-1], 'gpusvm'), [])
 
+    def test_xe_scenarios_have_the_fake_gpus_ideals_and_floors(self):
+        line = ('# xe_userptr_bench_munmap: BENCH scenario={} mode={} n=8 latency_us={} '
+                'job_us={} reps=20 min_ns=1 median_ns={} max_ns=99000000')
+        points = self.points + bench.parse('\n'.join([
+            line.format('xe-preempt', 'single-pass', 0, 1000, 8_100_000),
+            line.format('xe-preempt', 'two-pass', 0, 1000, 1_100_000),
+            line.format('xe-bind', 'single-pass', 1000, 1000, 9_200_000),
+            line.format('xe-bind', 'two-pass', 1000, 1000, 9_100_000)]))
+        floor = {(p['n'], p['latency_us']): p['median_ns'] for p in points
+                 if p['scenario'] == 'floor'}
+        preempt = bench.scaling_rows(points, 'xe-preempt')[0]
+        self.assertAlmostEqual(preempt['ideal_two_ms'], 1.0)       # J
+        self.assertAlmostEqual(preempt['ideal_single_ms'], 8.0)    # N x J
+        self.assertAlmostEqual(preempt['floor_ms'], floor[8, 1000] / 1e6)
+        bind = bench.scaling_rows(points, 'xe-bind')[0]
+        self.assertAlmostEqual(bind['ideal_two_ms'], 2.0)          # J + L
+        self.assertAlmostEqual(bind['ideal_single_ms'], 9.0)       # J + N x L
+        # The N binds' timers of J, then one TLB invalidation of L.
+        self.assertAlmostEqual(bind['floor_ms'], (floor[8, 1000] + floor[1, 1000]) / 1e6)
+
     def test_overlap_compares_with_single_pass_of_bind(self):
         rows = bench.scaling_rows(self.points, 'bind-overlap')
         self.assertEqual([r['n'] for r in rows], [1, 2, 4, 8, 16, 32, 64])
