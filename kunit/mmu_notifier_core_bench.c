@@ -182,7 +182,7 @@ static void fcb_mmput(void *mm)
 
 static void fcb_test_single_pass(struct kunit *test)
 {
-	static const unsigned int counts[] = { 0, 1, 100, 1000 };
+	static const unsigned int counts[] = { 0, 1, 100, 1000, 10000 };
 	unsigned long addr;
 	unsigned int i;
 

@@ -8,7 +8,8 @@ rig decides, once per run and per architecture: it boots the profile's
 own kernel under KVM into an immediate panic (no init, panic=-1,
 -no-reboot), which under a working KVM ends in seconds; else TCG, which
 always works, on as many host threads as vCPUs (MTTCG). $RIG_QEMU_ACCEL
-(kvm or tcg) skips the probe.
+(kvm or tcg) skips the probe. A profile whose QEMU counts instructions
+(-icount) runs under TCG without a probe.
 
 The choice reaches QEMU through a wrapper named like the QEMU binary,
 first on the PATH of kunit.py and of the userspace boots, which replaces
@@ -168,5 +169,19 @@ def env(profile: profiles.Profile, kernel: str,
     """@base_env for running @profile's QEMU (through kunit.py or directly)."""
     out = dict(base_env)
     out['PATH'] = wrapper_dir(profile.arch) + os.pathsep + out.get('PATH', '')
-    out['RIG_QEMU_ACCEL'] = accel(profile.arch, kernel)
+    out['RIG_QEMU_ACCEL'] = icount_accel(profile) or accel(profile.arch, kernel)
     return out
+
+
+def icount_accel(profile: profiles.Profile) -> str | None:
+    """'tcg' if @profile counts instructions (-icount), else None.
+
+    QEMU refuses -icount under KVM, and with it runs TCG on one host
+    thread: no probe, and $RIG_QEMU_ACCEL may not ask for KVM.
+    """
+    if '-icount' not in profile.qemu_args.split():
+        return None
+    if os.environ.get('RIG_QEMU_ACCEL', 'tcg') != 'tcg':
+        raise RigError(f'profile {profile.name} runs QEMU with -icount, which needs '
+                       f'TCG: RIG_QEMU_ACCEL={os.environ["RIG_QEMU_ACCEL"]} cannot be used')
+    return 'tcg'

@@ -14,11 +14,12 @@ repo's kunit/ and fake-gpu/ are in its Kconfig, and a configuration that
 enables none of their symbols builds the same kernel as without them.
 """
 
+import json
 import os
 import shutil
 
 from . import tree
-from .util import RigError, git, info
+from .util import REPO, RigError, git, info, run
 
 SIDES = ('pristine', 'series')
 
@@ -47,18 +48,24 @@ def _wired_at(wt: str, commit: str) -> bool:
     return git(wt, 'status', '--porcelain', '--untracked-files=no') == ''
 
 
+def _worktree_at(base: tree.Base, name: str, commit: str) -> str:
+    """<tree>-@name, a worktree of @base's tree; if new, at @commit."""
+    wt = f'{base.tree.rstrip("/")}-{name}'
+    if not os.path.exists(os.path.join(wt, '.git')):
+        if os.path.exists(wt):
+            shutil.rmtree(wt)
+        git(base.tree, 'worktree', 'prune')
+        info(f'creating the {name} worktree {wt}')
+        git(base.tree, 'worktree', 'add', '-q', '--detach', wt, commit)
+    return wt
+
+
 def worktree(base: tree.Base, side: str) -> str:
     """The worktree of @side of @base, wired, created or moved as needed."""
     if not base.series:
         raise RigError(f'base {base.name} has no series: it has no two sides')
     commit = commit_of(base, side)
-    wt = f'{base.tree.rstrip("/")}-{side}'
-    if not os.path.exists(os.path.join(wt, '.git')):
-        if os.path.exists(wt):
-            shutil.rmtree(wt)
-        git(base.tree, 'worktree', 'prune')
-        info(f'creating the {side} worktree {wt}')
-        git(base.tree, 'worktree', 'add', '-q', '--detach', wt, commit)
+    wt = _worktree_at(base, side, commit)
     if not _wired_at(wt, commit):
         info(f'checking out the {side} side ({commit[:12]}) in {wt}')
         git(wt, 'checkout', '-q', '-f', '--detach', commit)
@@ -68,4 +75,48 @@ def worktree(base: tree.Base, side: str) -> str:
         # The rig's sources are staged again: only what changed is
         # rewritten, so unchanged objects stay valid.
         tree.stage_repo_sources(wt)
+    return wt
+
+
+# The state of a variant's worktree (variant_worktree()), in its git
+# directory: which patches its commit carries.
+VARIANT_STATE = 'rig-variant.json'
+
+
+def variant_worktree(base: tree.Base, name: str, patches: list[str]) -> str:
+    """A worktree of @base's pristine tree with @patches applied, wired.
+
+    For comparisons beyond the two sides ("rig bench --icount": the core
+    before the series, or with an RFC). Its own worktree <tree>-<name>, as
+    the sides have, and rebuilt only when @patches change.
+    """
+    pristine = git(base.tree, 'rev-parse', 'rig-pristine')
+    key = tree.series_hash(patches) + ' ' + pristine
+    wt = _worktree_at(base, name, pristine)
+    state = os.path.join(wt, git(wt, 'rev-parse', '--git-path', VARIANT_STATE))
+    try:
+        with open(state) as f:
+            recorded = json.load(f)
+    except (OSError, ValueError):
+        recorded = {}
+    if recorded.get('key') == key and _wired_at(wt, recorded.get('commit', '')):
+        tree.stage_repo_sources(wt)
+        return wt
+    info(f'checking out the {name} kernel in {wt}')
+    if os.path.exists(state):
+        os.unlink(state)
+    git(wt, 'checkout', '-q', '-f', '--detach', pristine)
+    for patch in patches:
+        res = run(['git', '-C', wt, 'apply', '--index', patch], check=False, capture=True)
+        if res.returncode:
+            git(wt, 'reset', '-q', '--hard', pristine)
+            raise RigError(f'{os.path.relpath(patch, REPO)} does not apply to the '
+                           f'{base.name} base: {res.stderr.strip()}')
+        git(wt, *tree.IDENTITY, 'commit', '-q', '-m',
+            f'{name}: {os.path.basename(patch)} [not for export]')
+    commit = git(wt, 'rev-parse', 'HEAD')
+    tree.stage_repo_sources(wt)
+    tree.commit_wiring(wt, hooks=[])
+    with open(state, 'w') as f:
+        json.dump({'key': key, 'commit': commit}, f)
     return wt

@@ -4,7 +4,7 @@ import os
 import tempfile
 import unittest
 
-from riglib import bench, bench_pristine
+from riglib import bench, bench_icount, bench_pristine
 from riglib.summary import Summary
 from riglib.util import RigError
 
@@ -181,6 +181,62 @@ class Pristine(unittest.TestCase):
             self.assertEqual(bench_pristine.config_difference(a, a), [])
             self.assertEqual(bench_pristine.config_difference(a, b),
                              ['- CONFIG_B=y', '+ # CONFIG_B is not set'])
+
+
+class Icount(unittest.TestCase):
+    """rig bench --icount: three kernels, each against the core before the series."""
+
+    def rounds(self, pre, shipped, rfc, k=1000):
+        return [{'pre-series': [core_point('single-pass', k, p)],
+                 'shipped': [core_point('single-pass', k, s)],
+                 'rfc-0001': [core_point('single-pass', k, r)]}
+                for p, s, r in zip(pre, shipped, rfc)]
+
+    def test_ratios_are_of_the_medians_over_boots(self):
+        row, = bench_icount.compare(self.rounds([100000, 100010, 100000],
+                                                [120000, 120000, 120100],
+                                                [100500, 100500, 100500]))
+        self.assertAlmostEqual(row['ratio']['shipped'], 1.2)
+        self.assertAlmostEqual(row['ratio']['rfc-0001'], 1.005)
+        self.assertAlmostEqual(row['spread']['pre-series'], 10 / 100000)
+        self.assertEqual(row['rfc_verdict'], 'met')
+        self.assertTrue(all(row['resolved'].values()))
+
+    def test_a_spread_over_the_goal_leaves_a_ratio_unresolved(self):
+        row, = bench_icount.compare(self.rounds([100000, 100000, 100000],
+                                                [120000, 120000, 120000],
+                                                [100500, 100800, 100500]))
+        self.assertEqual(row['rfc_verdict'], 'unresolved')
+        self.assertTrue(row['resolved']['shipped'])
+        self.assertFalse(row['resolved']['rfc-0001'])
+
+    def test_rfc_over_target_is_missed(self):
+        row, = bench_icount.compare(self.rounds([100000] * 5, [120000] * 5, [101500] * 5))
+        self.assertEqual(row['rfc_verdict'], 'missed')
+
+    def test_a_kernel_without_the_point_is_an_error(self):
+        rounds = self.rounds([1, 1], [1, 1], [1, 1])
+        rounds[1]['rfc-0001'] = []
+        with self.assertRaisesRegex(RigError, 'rfc-0001 kernel printed no core point'):
+            bench_icount.compare(rounds)
+
+    def test_a_recorded_boot(self):
+        # logs/icount.log: a boot of the pre-series kernel by "rig bench --icount".
+        with open(os.path.join(os.path.dirname(LOG), 'icount.log')) as f:
+            console = f.read()
+        points = bench.parse(console)
+        self.assertEqual([p['n'] for p in points], [0, 1, 100, 1000, 10000])
+        self.assertEqual({p['scenario'] for p in points}, {'core'})
+        self.assertEqual(points[3]['median_ns'], 117299)
+        # The calibration against the PIT, refined later: 1 ns, one instruction.
+        self.assertEqual(bench_icount.tsc_mhz(console), 1000.0)
+
+    def test_the_guest_tsc_frequency(self):
+        self.assertEqual(bench_icount.tsc_mhz(
+            '[    0.000000] tsc: Fast TSC calibration using PIT\n'
+            '[    0.000000] tsc: Detected 999.982 MHz processor\n'
+            '[    1.020000] tsc: Refined TSC clocksource calibration: 1000.000 MHz\n'), 1000.0)
+        self.assertIsNone(bench_icount.tsc_mhz('no such line'))
 
 
 if __name__ == '__main__':

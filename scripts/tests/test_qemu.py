@@ -6,7 +6,7 @@ import tempfile
 import unittest
 from unittest import mock
 
-from riglib import qemu
+from riglib import profiles, qemu
 from riglib.util import RigError
 
 
@@ -62,6 +62,20 @@ class Wrapper(unittest.TestCase):
             self.assertEqual(qemu.accel('x86_64', '/k'), 'tcg')
             self.assertEqual(qemu.accel('x86_64', '/k'), 'tcg')
             self.assertEqual(probe.call_count, 1)
+
+    def test_an_icount_profile_runs_under_tcg_without_a_probe(self):
+        icount = profiles.load()['bench-icount']
+        os.environ.pop('RIG_QEMU_ACCEL', None)
+        with mock.patch.dict(qemu._chosen, clear=True), \
+                mock.patch.object(qemu, 'probe_kvm', return_value=True) as probe:
+            self.assertEqual(qemu.env(icount, '/k', {})['RIG_QEMU_ACCEL'], 'tcg')
+            probe.assert_not_called()
+            # A profile without -icount is probed as before.
+            self.assertEqual(qemu.env(profiles.load()['smp'], '/k', {})['RIG_QEMU_ACCEL'],
+                             'kvm')
+        with mock.patch.dict(os.environ, {'RIG_QEMU_ACCEL': 'kvm'}):
+            with self.assertRaisesRegex(RigError, 'needs TCG'):
+                qemu.env(icount, '/k', {})
 
     def test_a_missing_qemu_is_named(self):
         with mock.patch.dict(os.environ, {'PATH': self.tmp.name}):

@@ -446,6 +446,47 @@ class MiniTree(unittest.TestCase):
         with self.assertRaisesRegex(RigError, "unknown side 'middle'"):
             sides.worktree(base, 'middle')
 
+    # sides.variant_worktree(): the pristine tree with patches of its own.
+
+    def variant_patch(self, old, new):
+        path = os.path.join(self.tmp, 'variant.patch')
+        with open(path, 'w') as f:
+            f.write('What this variant is, before the diff.\n\n' +
+                    make_patch(self.tmp, 'variant', old, new, 'variant').split('\n---\n', 1)[1])
+        return path
+
+    def test_a_variant_is_the_pristine_tree_with_its_patches(self):
+        base = self.setup()
+        patch = self.variant_patch(NOTIFIER, NOTIFIER.replace('line 20\n', 'line twenty\n'))
+        wt = sides.variant_worktree(base, 'before', [patch])
+        self.assertEqual(wt, base.tree.rstrip('/') + '-before')
+        text = read(os.path.join(wt, 'mm/mmu_notifier.c'))
+        self.assertIn('line twenty', text)
+        self.assertNotIn('line five', text)     # the base's series is not in it
+        self.assertEqual(sh(wt, 'git', 'log', '-1', '--format=%s').strip(), tree.WIRING_SUBJECT)
+        self.assertEqual(sh(wt, 'git', 'rev-parse', 'HEAD~2').strip(),
+                         sh(base.tree, 'git', 'rev-parse', 'rig-pristine').strip())
+        self.assertEqual(sh(wt, 'git', 'status', '--porcelain'), '')
+        # Current: left alone, its files' times too.
+        os.utime(os.path.join(wt, 'mm/mmu_notifier.c'), (1, 1))
+        self.assertEqual(sides.variant_worktree(base, 'before', [patch]), wt)
+        self.assertEqual(os.stat(os.path.join(wt, 'mm/mmu_notifier.c')).st_mtime, 1)
+        # Without patches: the pristine tree, wired.
+        self.assertNotIn('line twenty', read(os.path.join(
+            sides.variant_worktree(base, 'before', []), 'mm/mmu_notifier.c')))
+
+    def test_a_variant_patch_that_does_not_apply_is_an_error(self):
+        base = self.setup()
+        patch = self.variant_patch(NOTIFIER.replace('line 20\n', 'other\n'),
+                                   NOTIFIER.replace('line 20\n', 'line twenty\n'))
+        with self.assertRaisesRegex(RigError, 'variant.patch does not apply to the mini base'):
+            sides.variant_worktree(base, 'before', [patch])
+        wt = base.tree.rstrip('/') + '-before'
+        self.assertEqual(sh(wt, 'git', 'status', '--porcelain'), '')
+        # Not recorded as built: the next call tries again.
+        with self.assertRaisesRegex(RigError, 'does not apply'):
+            sides.variant_worktree(base, 'before', [patch])
+
 
 if __name__ == '__main__':
     unittest.main()
