@@ -53,10 +53,11 @@ SPREAD_GOAL = 0.002
 RFC_TARGET = 1.01
 
 
-def patches(kernel: str) -> list[str]:
-    """The patches @kernel carries on the pristine tree, as absolute paths."""
+def patches(kernel: str, version: str) -> list[str]:
+    """The patches @kernel carries on the pristine @version tree, as
+    absolute paths."""
     if kernel == 'pre-series':
-        pattern = 'kernel-patches/bench/pre-series-core-*.patch'
+        pattern = f'kernel-patches/bench/pre-series-core-{version}.patch'
     elif kernel == 'shipped':
         return []
     elif kernel == 'rfc-0001':
@@ -78,14 +79,24 @@ def check_base(base: tree.Base) -> None:
                        'before it (use --base upstream)')
 
 
-_TSC_MHZ = re.compile(r'tsc: (?:Detected|Refined TSC clocksource calibration:) '
-                      r'([0-9.]+) MHz')
+# The guest's TSC must count one tick per ns, that is per instruction.
+TSC_MHZ = 1000.0
+
+# "Detected N MHz processor" is cpu_khz; "Detected N MHz TSC" follows
+# when the TSC's rate differs from it (tsc_early_khz=), else it is the
+# TSC's too; the refined rate comes about a second after boot.
+_CPU_MHZ = re.compile(r'tsc: Detected ([0-9.]+) MHz processor')
+_TSC_MHZ = re.compile(r'tsc: (?:Detected ([0-9.]+) MHz TSC|'
+                      r'Refined TSC clocksource calibration: ([0-9.]+) MHz)')
 
 
-def tsc_mhz(console: str) -> float | None:
-    """The guest's last word on its TSC's frequency in @console, if any."""
-    found = _TSC_MHZ.findall(console)
-    return float(found[-1]) if found else None
+def tsc_mhz(console: str) -> list[float]:
+    """Every rate the guest gives its TSC in @console: the early one, then
+    the refined one."""
+    rates = [float(a or b) for a, b in _TSC_MHZ.findall(console)]
+    early_tsc = 'MHz TSC' in console
+    cpu = [] if early_tsc else [float(x) for x in _CPU_MHZ.findall(console)]
+    return cpu + rates
 
 
 def compare(rounds: list[dict[str, list[bench.Point]]]) -> list[bench.Row]:
@@ -139,16 +150,20 @@ def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
     check_base(base)
     profile = profiles.for_command('bench --icount')
     version = tree.kernel_version(base.tree)
+    # Every patch is found before a worktree is touched.
+    carried = {k: patches(k, version) for k in KERNELS}
+    # Written next to the last run's results, which are replaced only once
+    # this run has its own.
     out = os.path.join(results_dir(), OUT)
-    shutil.rmtree(out, ignore_errors=True)
-    wts = {k: sides.variant_worktree(base, k, patches(k)) for k in KERNELS}
+    new = out + '.new'
+    shutil.rmtree(new, ignore_errors=True)
+    wts = {k: sides.variant_worktree(base, k, carried[k]) for k in KERNELS}
     bdirs = {k: f'{kunitrun.build_dir(base, profile)}-{k}' for k in KERNELS}
     rounds = []
-    mhz: set[float | None] = set()
     for i in range(boots):
         points = {}
         for k in KERNELS:
-            name = f'{OUT}/{k}-{i}'
+            name = f'{OUT}.new/{k}-{i}'
             summary = kunitrun.run_profile(
                 base, profile, version, jobs, filter_glob=SUITE,
                 kernel_args=[f'{SUITE}.reps={reps}', f'{SUITE}.null_finish=0'],
@@ -159,7 +174,11 @@ def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
             with open(os.path.join(results_dir(), name, 'console.log')) as f:
                 console = f.read()
             points[k] = bench.parse(console)
-            mhz.add(tsc_mhz(console))
+            mhz = tsc_mhz(console)
+            if not mhz or set(mhz) != {TSC_MHZ}:
+                raise RigError(f'the {k} kernel\'s TSC runs at {mhz or "?"} MHz, not '
+                               f'{TSC_MHZ} throughout: its ns are not instructions (see '
+                               f'{os.path.join(results_dir(), name)}/console.log)')
         if i == 0:
             for k in KERNELS[1:]:
                 diff = bench_pristine.config_difference(
@@ -171,18 +190,19 @@ def run(base: tree.Base, jobs: int, boots: int, reps: int) -> int:
         rounds.append(points)
     rows = compare(rounds)
     m = bench.machine()
-    tsc = sorted(x for x in mhz if x is not None)
     data = {**base.result_fields(), 'kernel_version': version, 'boots': boots, 'reps': reps,
             'qemu_args': profile.qemu_args.split(), 'kernel_args': profile.kernel_args,
-            'tsc_mhz': tsc,
+            'tsc_mhz': TSC_MHZ,
             'commits': {k: git(wts[k], 'rev-parse', 'HEAD~1') for k in KERNELS},
             'machine': m, 'spread_goal': SPREAD_GOAL, 'rfc_target': RFC_TARGET,
             'rows': rows, 'rounds': rounds}
-    with open(os.path.join(out, 'icount.json'), 'w') as f:
+    with open(os.path.join(new, 'icount.json'), 'w') as f:
         json.dump(data, f, indent=1)
+    shutil.rmtree(out, ignore_errors=True)
+    os.rename(new, out)
     print(f'\nbase {base.name}, kernel {version} on x86_64 under QEMU TCG '
           f'({" ".join(profile.qemu_args.split())}): guest ns per munmap, one '
-          f'instruction each (TSC {", ".join(str(x) for x in tsc) or "?"} MHz); '
+          f'instruction each (TSC {TSC_MHZ} MHz); '
           f'{boots} boots of each kernel in turn, {reps} samples (a batch of munmaps) '
           f'per boot; host {m["arch"]} {m["cpu"]}')
     print(format_rows(rows))

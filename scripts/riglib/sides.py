@@ -14,6 +14,7 @@ repo's kunit/ and fake-gpu/ are in its Kconfig, and a configuration that
 enables none of their symbols builds the same kernel as without them.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -83,6 +84,18 @@ def worktree(base: tree.Base, side: str) -> str:
 VARIANT_STATE = 'rig-variant.json'
 
 
+def _diffs_hash(patches: list[str]) -> str:
+    """A hash of what @patches change, not of their messages: a reworded
+    message must not check the tree out again (and make rebuild it)."""
+    h = hashlib.sha256()
+    for path in patches:
+        with open(path, encoding='utf-8') as f:
+            text = f.read()
+        start = text.find('diff --git ')
+        h.update(text[start if start >= 0 else 0:].encode() + b'\0')
+    return h.hexdigest()
+
+
 def variant_worktree(base: tree.Base, name: str, patches: list[str]) -> str:
     """A worktree of @base's pristine tree with @patches applied, wired.
 
@@ -90,8 +103,10 @@ def variant_worktree(base: tree.Base, name: str, patches: list[str]) -> str:
     before the series, or with an RFC). Its own worktree <tree>-<name>, as
     the sides have, and rebuilt only when @patches change.
     """
+    if name in SIDES:
+        raise RigError(f'{name!r} is a side of the base, not a variant')
     pristine = git(base.tree, 'rev-parse', 'rig-pristine')
-    key = tree.series_hash(patches) + ' ' + pristine
+    key = _diffs_hash(patches) + ' ' + pristine
     wt = _worktree_at(base, name, pristine)
     state = os.path.join(wt, git(wt, 'rev-parse', '--git-path', VARIANT_STATE))
     try:

@@ -63,6 +63,19 @@ class Arguments(unittest.TestCase):
         # Nothing was fetched, unpacked or built.
         self.assertEqual(os.listdir(self.cache), [lock.LOCK_NAME])
 
+    def test_icount_needs_a_base_package_not_a_tree(self):
+        kernel = os.path.join(self.cache, 'kernel')
+        os.makedirs(os.path.join(kernel, 'mm'))
+        for name in ('Makefile', 'mm/mmu_notifier.c'):
+            open(os.path.join(kernel, name), 'w').close()
+        env = dict(os.environ, RIG_CACHE=self.cache, RIG_NO_WAIT='1')
+        env.pop('RIG_BASE', None)
+        res = subprocess.run([sys.executable, RIG, '--kernel', kernel, 'bench', '--icount'],
+                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True, timeout=60)
+        self.assertEqual(res.returncode, 2, res.stdout)
+        self.assertIn('not with --kernel', res.stdout)
+
 
 if __name__ == '__main__':
     unittest.main()

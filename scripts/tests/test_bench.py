@@ -227,16 +227,22 @@ class Icount(unittest.TestCase):
         points = bench.parse(console)
         self.assertEqual([p['n'] for p in points], [0, 1, 100, 1000, 10000])
         self.assertEqual({p['scenario'] for p in points}, {'core'})
-        self.assertEqual(points[3]['median_ns'], 117299)
-        # The calibration against the PIT, refined later: 1 ns, one instruction.
-        self.assertEqual(bench_icount.tsc_mhz(console), 1000.0)
+        self.assertEqual(points[3]['median_ns'], 117338)
+        # Calibrated early (tsc_early_khz), refined later: 1 ns, one instruction.
+        self.assertEqual(bench_icount.tsc_mhz(console), [1000.0, 1000.0])
 
     def test_the_guest_tsc_frequency(self):
         self.assertEqual(bench_icount.tsc_mhz(
             '[    0.000000] tsc: Fast TSC calibration using PIT\n'
             '[    0.000000] tsc: Detected 999.982 MHz processor\n'
-            '[    1.020000] tsc: Refined TSC clocksource calibration: 1000.000 MHz\n'), 1000.0)
-        self.assertIsNone(bench_icount.tsc_mhz('no such line'))
+            '[    1.020000] tsc: Refined TSC clocksource calibration: 1000.000 MHz\n'),
+            [999.982, 1000.0])
+        # With tsc_early_khz=: the processor's rate is not the TSC's.
+        self.assertEqual(bench_icount.tsc_mhz(
+            'tsc: Detected 999.984 MHz processor\n'
+            'tsc: Detected 1000.000 MHz TSC\n'
+            'tsc: Refined TSC clocksource calibration: 1000.000 MHz\n'), [1000.0, 1000.0])
+        self.assertEqual(bench_icount.tsc_mhz('no such line'), [])
 
 
 if __name__ == '__main__':

@@ -471,6 +471,15 @@ class MiniTree(unittest.TestCase):
         os.utime(os.path.join(wt, 'mm/mmu_notifier.c'), (1, 1))
         self.assertEqual(sides.variant_worktree(base, 'before', [patch]), wt)
         self.assertEqual(os.stat(os.path.join(wt, 'mm/mmu_notifier.c')).st_mtime, 1)
+        # A reworded message changes nothing either.
+        with open(patch) as f:
+            text = f.read()
+        with open(patch, 'w') as f:
+            f.write('Said otherwise.\n\n' + text[text.index('diff --git'):])
+        self.assertEqual(sides.variant_worktree(base, 'before', [patch]), wt)
+        self.assertEqual(os.stat(os.path.join(wt, 'mm/mmu_notifier.c')).st_mtime, 1)
+        with self.assertRaisesRegex(RigError, "'series' is a side of the base"):
+            sides.variant_worktree(base, 'series', [patch])
         # Without patches: the pristine tree, wired.
         self.assertNotIn('line twenty', read(os.path.join(
             sides.variant_worktree(base, 'before', []), 'mm/mmu_notifier.c')))
