@@ -190,6 +190,8 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_LEAK,
 	/* every GPU access counted in one plain counter (a data race) */
 	FAKE_GPU_CANARY_RACE,
+	/* the oracle's TLB scan reads one entry past the TLB's end */
+	FAKE_GPU_CANARY_UBSAN,
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;

@@ -311,16 +311,21 @@ bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn)
 {
+	unsigned int i, entries = FAKE_GPU_TLB_ENTRIES;
 	unsigned long flags;
-	unsigned int i;
 	int stale = 0;
 
+	/*
+	 * Canary "ubsan": one entry too far, still inside the device. The
+	 * entries are indexed, not pointed to: &dev->tlb[i] one past the
+	 * end is a valid pointer, which the bounds check lets through.
+	 */
+	if (fake_gpu_canary(FAKE_GPU_CANARY_UBSAN))
+		entries++;
 	spin_lock_irqsave(&dev->tlb_lock, flags);
-	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
-		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
-
-		if (e->valid && e->asid == asid && e->va == va &&
-		    (!mapped || e->pfn != pfn))
+	for (i = 0; i < entries; i++) {
+		if (dev->tlb[i].valid && dev->tlb[i].asid == asid &&
+		    dev->tlb[i].va == va && (!mapped || dev->tlb[i].pfn != pfn))
 			stale++;
 	}
 	spin_unlock_irqrestore(&dev->tlb_lock, flags);

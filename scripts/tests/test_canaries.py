@@ -4,7 +4,7 @@ import os
 import re
 import unittest
 
-from riglib import canaries, gate
+from riglib import canaries, gate, profiles
 from riglib.gate import Failure
 from riglib.summary import Summary
 from riglib.util import REPO
@@ -14,7 +14,11 @@ class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
         self.assertEqual(set(names), {'lockdep', 'kasan', 'sleep', 'hang', 'leak',
-                                      'leak-userspace', 'resv', 'exec', 'race'})
+                                      'leak-userspace', 'resv', 'exec', 'race', 'ubsan'})
+        # UBSAN (issue 32), in the UML profile rig test builds, which has it.
+        self.assertEqual(names['ubsan']['detectors'], ['ubsan'])
+        self.assertIn('configs/ubsan.config', ' '.join(
+            profiles.load()[names['ubsan']['profile']].fragments))
         # The data race only KCSAN sees, on the SMP profile (issue 13).
         self.assertEqual(names['race']['detectors'], ['kcsan'])
         self.assertEqual(names['race']['profile'], 'smp')

@@ -216,6 +216,8 @@ class Splats(unittest.TestCase):
         ('lockdep-circular.txt', 'lockdep', 'tp_test_finish_null_on_entry'),
         ('kasan-uaf.txt', 'kasan', 'tp_test_finish_order'),
         ('ubsan.txt', 'ubsan', 'tp_test_single_pass_unchanged'),
+        # 7.3's report, recorded from the "ubsan" canary under UML.
+        ('ubsan-7.3.txt', 'ubsan', 'tp_test_finish_order'),
         ('warning.txt', 'warning', 'tp_test_nonblock_success'),
         ('atomic-sleep.txt', 'atomic-sleep', 'tp_test_nonblock_eagain'),
         ('hung-task.txt', 'hung-task', 'tp_test_racing_invalidations'),
