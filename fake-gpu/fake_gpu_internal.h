@@ -67,8 +67,9 @@ struct fake_gpu_dev {
 	wait_queue_head_t tlb_idle;	/* woken when @tlb_pending empties */
 	wait_queue_head_t tlb_submitted;	/* woken when an invalidation is queued */
 
-	spinlock_t tlb_lock;		/* @tlb; held by GPU accesses */
+	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU accesses */
 	atomic_t stale_reported;	/* the oracle has reported a stale access */
+	unsigned int tlb_next;
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
 
 	struct dentry *debugfs;

@@ -132,12 +132,11 @@ static void fake_gpu_job_sleep(struct fake_gpu_dev *dev, ktime_t now, ktime_t un
 }
 
 /*
- * Run @job: touch memory when it starts (but see below for preempt-style
- * jobs), every FAKE_GPU_JOB_ACCESS_US while its device's TLB may hold
- * stale translations, and at its deadline, just before its fence signals,
- * the first and last passes spread over each whole userptr. That is every
- * access the stale-access oracle needs, at a cost that does not grow with
- * the time N jobs run:
+ * Run @job: touch memory when it starts, every FAKE_GPU_JOB_ACCESS_US
+ * while its device's TLB may hold stale translations, and at its deadline,
+ * just before its fence signals, the first and last passes spread over
+ * each whole userptr. That is every access the stale-access oracle needs,
+ * at a cost that does not grow with the time N jobs run:
  *
  * - non-fault mode: only the wait for the job keeps it off pages the CPU
  *   gave up. A notifier that returns before the job ended lets munmap()
@@ -157,23 +156,13 @@ static void fake_gpu_job_sleep(struct fake_gpu_dev *dev, ktime_t now, ktime_t un
 static void fake_gpu_job_run(struct fake_gpu_queue *q, struct fake_gpu_job *job)
 {
 	ktime_t deadline = ktime_add_us(ktime_get(), job->duration_us);
-	bool preempt = q->vm->flags & FAKE_GPU_VM_PREEMPT_JOBS;
 	unsigned long pass;
-	bool last;
+	ktime_t now;
 
 	for (pass = 0; ; pass++) {
-		last = !ktime_before(ktime_get(), deadline);
-		/*
-		 * A preempt-style job runs from the request to stop it on (a
-		 * notifier's first pass, or a waiter on its fence), so its
-		 * first pass would touch, earlier, the pages its last touches
-		 * anyway: nothing stale the last would miss. It is left out:
-		 * 64 of them in a row, one per VM a munmap preempts, delayed
-		 * the last job's end by 0.3 ms (docs/bench.md).
-		 */
-		if (pass || !preempt || last)
-			fake_gpu_job_access(q->vm, pass, !pass || last);
-		if (last)
+		now = ktime_get();
+		fake_gpu_job_access(q->vm, pass, !pass || !ktime_before(now, deadline));
+		if (!ktime_before(now, deadline))
 			return;
 		fake_gpu_job_sleep(q->vm->dev, ktime_get(), deadline);
 	}

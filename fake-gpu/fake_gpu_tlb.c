@@ -253,30 +253,15 @@ void fake_gpu_tlb_inval_wait(struct fake_gpu_dev *dev, struct dma_fence *fence)
 		dma_fence_put(fence);
 }
 
-/*
- * The one entry that may cache (@asid, @va): the TLB is direct-mapped, so a
- * GPU access costs one compare, not a scan (64 devices' jobs pass over
- * their memory on the munmap's critical path). Consecutive pages of an
- * address space take consecutive entries, so a userptr of up to
- * FAKE_GPU_TLB_ENTRIES pages stays cached whole until an invalidation
- * clears it: what the stale-access oracle needs, a translation used until
- * it is invalidated. Address spaces are spread apart by an odd multiple.
- */
-static struct fake_gpu_tlb_entry *fake_gpu_tlb_slot(struct fake_gpu_dev *dev,
-						    u32 asid, unsigned long va)
-{
-	unsigned long index = (va >> PAGE_SHIFT) + asid * 17UL;
-
-	return &dev->tlb[index % FAKE_GPU_TLB_ENTRIES];
-}
-
-/* Cache a translation, replacing what its entry held. */
+/* Cache a translation, replacing the oldest entry. */
 void fake_gpu_tlb_fill_locked(struct fake_gpu_dev *dev, u32 asid,
 			      unsigned long va, unsigned long pfn)
 {
-	struct fake_gpu_tlb_entry *e = fake_gpu_tlb_slot(dev, asid, va);
+	struct fake_gpu_tlb_entry *e;
 
 	lockdep_assert_held(&dev->tlb_lock);
+	e = &dev->tlb[dev->tlb_next];
+	dev->tlb_next = (dev->tlb_next + 1) % FAKE_GPU_TLB_ENTRIES;
 	e->asid = asid;
 	e->va = va;
 	e->pfn = pfn;
@@ -286,10 +271,16 @@ void fake_gpu_tlb_fill_locked(struct fake_gpu_dev *dev, u32 asid,
 static struct fake_gpu_tlb_entry *
 fake_gpu_tlb_lookup(struct fake_gpu_dev *dev, u32 asid, unsigned long va)
 {
-	struct fake_gpu_tlb_entry *e = fake_gpu_tlb_slot(dev, asid, va);
+	unsigned int i;
 
 	lockdep_assert_held(&dev->tlb_lock);
-	return e->valid && e->asid == asid && e->va == va ? e : NULL;
+	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
+		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
+
+		if (e->valid && e->asid == asid && e->va == va)
+			return e;
+	}
+	return NULL;
 }
 
 /* The cached translation of (@asid, @va): true and *@pfn, or false on a miss. */
