@@ -24,6 +24,7 @@ static const char * const fake_gpu_canary_names[] = {
 	[FAKE_GPU_CANARY_LEAK] = "leak",
 	[FAKE_GPU_CANARY_RACE] = "race",
 	[FAKE_GPU_CANARY_UBSAN] = "ubsan",
+	[FAKE_GPU_CANARY_KMSAN] = "kmsan",
 };
 
 enum fake_gpu_canary fake_gpu_canary_on __read_mostly;
@@ -94,4 +95,4 @@ static const struct kernel_param_ops fake_gpu_canary_ops = {
 	.get = fake_gpu_canary_get,
 };
 module_param_cb(canary, &fake_gpu_canary_ops, NULL, 0444);
-MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, sleep, hang, resv, exec, leak, race or ubsan (testing only)");
+MODULE_PARM_DESC(canary, "deliberate bug to switch on: lockdep, kasan, sleep, hang, resv, exec, leak, race, ubsan or kmsan (testing only)");

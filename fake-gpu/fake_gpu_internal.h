@@ -193,6 +193,8 @@ enum fake_gpu_canary {
 	FAKE_GPU_CANARY_RACE,
 	/* the oracle's TLB scan reads one entry past the TLB's end */
 	FAKE_GPU_CANARY_UBSAN,
+	/* a pool finish reaches invalidate_finish with its flags unset */
+	FAKE_GPU_CANARY_KMSAN,
 };
 
 extern enum fake_gpu_canary fake_gpu_canary_on;

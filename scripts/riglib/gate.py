@@ -48,6 +48,8 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
     # "assert: race" for ASSERT_EXCLUSIVE_*() annotations.
     ('kcsan', r'BUG: KCSAN: '),
     ('ubsan', r'UBSAN: '),
+    # KMSAN (the kmsan profile): "BUG: KMSAN: uninit-value in f".
+    ('kmsan', r'BUG: KMSAN: '),
     ('lockdep', r'WARNING: (possible circular locking dependency|possible recursive '
                 r'locking|inconsistent lock state|bad unlock balance|held lock '
                 r'freed|lock held when returning|possible irq lock inversion|'

@@ -8,7 +8,7 @@ import subprocess
 import time
 from typing import Sequence
 
-from . import gate, proc, profiles, qemu, report, tree as tree_mod
+from . import gate, packages, proc, profiles, qemu, report, tree as tree_mod
 from .gate import BUILD, Failure
 from .summary import Summary
 from .util import RigError, cache_dir, git, info, results_dir
@@ -56,17 +56,23 @@ def kunit_cmd(tree: str, verb: str, bdir: str, jobs: int | None,
     if verb != 'build' and profile is not None and profile.qemu_args:
         cmd.append('--qemu_args=' + profile.qemu_args)
     if verb == 'build':
-        cc = 'ccache gcc'
+        llvm = profile.llvm if profile is not None else ''
+        cc = f'ccache clang{llvm}' if llvm else 'ccache gcc'
         if profile is not None and profile.libgcov_fix:
             cc += f' -B{gcov_compiler_dir()}/'
         cmd += ['--jobs', str(jobs), '--make_options', f'CC={cc}']
+        if llvm:
+            cmd += ['--make_options', f'LLVM={llvm}']
     return cmd
 
 
-def build_env() -> dict[str, str]:
-    """The environment of a kunit.py command: ccache's directory in the cache."""
+def build_env(profile: profiles.Profile | None = None) -> dict[str, str]:
+    """The environment of a kunit.py command: ccache's directory in the
+    cache, a directory of its own for an LLVM profile's objects (they
+    would only push GCC's out of a shared one)."""
     env = dict(os.environ)
-    env.setdefault('CCACHE_DIR', os.path.join(cache_dir(), 'ccache'))
+    ccache = env.get('CCACHE_DIR') or os.path.join(cache_dir(), 'ccache')
+    env['CCACHE_DIR'] = ccache + (f'-llvm{profile.llvm}' if profile and profile.llvm else '')
     return env
 
 
@@ -166,12 +172,14 @@ def build(base: tree_mod.Base, profile: profiles.Profile, jobs: int, rdir: str,
     tree = tree or base.tree
     bdir = bdir or build_dir(base, profile)
     os.makedirs(bdir, exist_ok=True)
+    if profile.packages:
+        packages.ensure(profile.packages)
     cmd = kunit_cmd(tree, 'build', bdir, jobs, profile)
     for frag in fragments(base, profile):
         cmd += ['--kunitconfig', frag]
     log = os.path.join(rdir, 'build.log')
     t0 = time.monotonic()
-    rc, timed_out = logged(cmd, tree, log, BUILD_TIMEOUT,
+    rc, timed_out = logged(cmd, tree, log, BUILD_TIMEOUT, build_env(profile),
                             what=f'[{profile.name}] still building', bdir=bdir)
     if summary is not None:
         summary.build_seconds = round(time.monotonic() - t0, 1)

@@ -2,6 +2,7 @@
 
 import configparser
 import os
+import re
 from typing import Sequence
 
 from .util import REPO, RigError, by_name, read_ini
@@ -37,6 +38,12 @@ class Profile:
                 raise RigError(f'profile {name}: fragment {os.path.relpath(frag, REPO)} '
                                'does not exist')
         self.kernel_args = section.get('kernel_args', '').split()
+        # The toolchain: GCC, or LLVM with this version suffix (make's
+        # LLVM=-19: clang-19, ld.lld-19, llvm-ar-19, ...).
+        self.llvm = section.get('llvm', '')
+        if self.llvm and not re.fullmatch(r'-[1-9][0-9]*', self.llvm):
+            raise RigError(f'{PROFILES_INI}: profile {name}: llvm = {self.llvm}: a '
+                           'version suffix such as -19')
         # gcov on UML with GCC >= 7: see kunitrun.gcov_compiler_dir().
         self.libgcov_fix = section.getboolean('libgcov_fix', False)
         self.default = section.getboolean('default', False)
@@ -58,6 +65,14 @@ class Profile:
         elif self.userspace != boots:
             raise RigError(f'{PROFILES_INI}: profile {name}: userspace = '
                            f'{self.userspace}; on arch {self.arch} it is {boots} or no')
+
+    @property
+    def packages(self) -> list[str]:
+        """The Debian packages of this profile's toolchain beyond the rig's
+        own (riglib.packages.PACKAGES, which has GCC)."""
+        if not self.llvm:
+            return []
+        return [f'clang{self.llvm}', f'lld{self.llvm}', f'llvm{self.llvm}']
 
     @property
     def qemu(self) -> bool:

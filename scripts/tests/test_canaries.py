@@ -14,7 +14,10 @@ class Canaries(unittest.TestCase):
     def test_every_canary_of_the_issue_is_configured(self):
         names = {c['name']: c for c in canaries.load()}
         self.assertEqual(set(names), {'lockdep', 'kasan', 'sleep', 'hang', 'leak',
-                                      'leak-userspace', 'resv', 'exec', 'race', 'ubsan'})
+                                      'leak-userspace', 'resv', 'exec', 'race', 'ubsan',
+                                      'kmsan'})
+        self.assertEqual(names['kmsan']['detectors'], ['kmsan'])
+        self.assertEqual(profiles.load()[names['kmsan']['profile']].llvm, '-19')
         # UBSAN (issue 32), in the UML profile rig test builds, which has it.
         self.assertEqual(names['ubsan']['detectors'], ['ubsan'])
         self.assertIn('configs/ubsan.config', ' '.join(

@@ -225,6 +225,8 @@ class Splats(unittest.TestCase):
         ('oops-panic.txt', 'panic', 'tp_test_finish_after_every_start'),
         # x86_64 reports of the smp profile.
         ('kcsan-data-race.txt', 'kcsan', 'tp_test_racing_invalidations'),
+        # Recorded from the "kmsan" canary (the kmsan profile, 7.3.4).
+        ('kmsan-7.3.txt', 'kmsan', 'tp_test_finish_order'),
         ('x86-page-fault.txt', 'oops', 'tp_test_finish_order'),
     ]
 

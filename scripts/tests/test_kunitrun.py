@@ -5,8 +5,9 @@ import io
 import os
 import tempfile
 import unittest
+from unittest import mock
 
-from riglib import kunitrun, proc
+from riglib import kunitrun, proc, profiles
 
 
 class Logged(unittest.TestCase):
@@ -53,3 +54,27 @@ class Logged(unittest.TestCase):
 
 if __name__ == '__main__':
     unittest.main()
+
+
+class Toolchain(unittest.TestCase):
+    """A profile's toolchain reaches kunit.py's make, and its own ccache."""
+
+    def test_gcc_and_llvm_builds(self):
+        known = profiles.load()
+        gcc = kunitrun.kunit_cmd('/t', 'build', '/b', 2, known['smp'])
+        self.assertIn('CC=ccache gcc', gcc)
+        self.assertFalse([a for a in gcc if a.startswith('LLVM=')])
+        llvm = kunitrun.kunit_cmd('/t', 'build', '/b', 2, known['kmsan'])
+        self.assertIn('CC=ccache clang-19', llvm)
+        self.assertIn('LLVM=-19', llvm)
+        self.assertEqual(llvm[llvm.index('LLVM=-19') - 1], '--make_options')
+        # exec does not build: no toolchain.
+        self.assertNotIn('LLVM=-19', kunitrun.kunit_cmd('/t', 'exec', '/b', 2, known['kmsan']))
+
+    def test_an_llvm_build_has_a_ccache_of_its_own(self):
+        known = profiles.load()
+        with mock.patch.dict(os.environ, {'CCACHE_DIR': '/c/ccache'}):
+            self.assertEqual(kunitrun.build_env(known['smp'])['CCACHE_DIR'], '/c/ccache')
+            self.assertEqual(kunitrun.build_env()['CCACHE_DIR'], '/c/ccache')
+            self.assertEqual(kunitrun.build_env(known['kmsan'])['CCACHE_DIR'],
+                             '/c/ccache-llvm-19')

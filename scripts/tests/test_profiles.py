@@ -36,6 +36,15 @@ class Profiles(unittest.TestCase):
                 profile(**fields)
             self.assertIn('userspace', str(cm.exception))
 
+    def test_an_llvm_profile_names_its_toolchain(self):
+        kmsan = profiles.load()['kmsan']
+        self.assertEqual(kmsan.llvm, '-19')
+        self.assertEqual(kmsan.packages, ['clang-19', 'lld-19', 'llvm-19'])
+        self.assertEqual(profiles.load()['smp'].packages, [])
+        for bad in ('19', 'clang-19', '-'):
+            with self.subTest(llvm=bad), self.assertRaisesRegex(RigError, 'version suffix'):
+                profile(llvm=bad)
+
     def test_qemu_args_need_qemu(self):
         with self.assertRaises(RigError) as cm:
             profile(qemu_args='-smp 2')
