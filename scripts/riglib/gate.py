@@ -87,6 +87,18 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
 # own, counted and matched on its own, so an unexpected warning right after
 # an expected one is not swallowed.
 REPORT_SPAN = 80
+# The sanitizers frame a report between two rules of '=': after its closing
+# rule a WARN_ON() is not part of it. KMSAN reports inside the WARN it
+# interrupts (an uninitialised printf argument of the WARN itself), and
+# that WARN, printed after the report, is counted and matched on its own.
+FRAMED = ('kasan', 'kmsan', 'kcsan', 'kfence')
+RULE = re.compile(r'^={20,}\s*$')
+# A sanitizer's report of the same kind in the same function as the splat
+# before it, in the same test and with no other report between, is a
+# repeat of that splat however far apart: KMSAN reports every use of an
+# uninitialised value, so a WARN whose printf arguments it cannot see
+# (inline assembly) draws one report per argument, about 25 lines each.
+REPORT_FUNC = re.compile(r' in ([\w.]+)\+0x')
 # The first line of a WARN_ON() report. 6.12:
 #   WARNING: CPU: 0 PID: 1713 at drivers/x.c:164 func+0x36/0x750
 # 7.3 (file first, then the function, then CPU and task):
@@ -130,6 +142,7 @@ class Splat:
         self.lines = lines        # first lines of the report
         self.test = test          # test running when it fired
         self.also: list[str] = []  # kinds of later markers of the same report
+        self.closed = False       # a FRAMED report's closing rule was printed
 
     def to_json(self) -> dict[str, Any]:
         return {'kind': self.kind, 'line': self.lineno, 'test': self.test,
@@ -315,37 +328,72 @@ class _Ktap:
 
 
 class Expected:
-    """A splat a test provokes on purpose: exactly @count of them fire."""
+    """A splat a test provokes on purpose: @minimum to @count of them fire."""
 
     def __init__(self, test: str, kind: str, pattern: re.Pattern[str], count: int = 1,
-                 site: tuple[str, ...] | None = None) -> None:
+                 site: tuple[str, ...] | None = None, stack: str | None = None,
+                 minimum: int | None = None) -> None:
         self.test = test
         self.kind = kind
         self.pattern = pattern    # compiled regex over the first line
-        self.count = count
+        self.count = count        # at most this many fire
+        self.minimum = count if minimum is None else minimum  # at least this many
         self.site = site          # (file, function) of a warning, or None
+        self.stack = stack        # a function the report's first lines name, or None
 
     def matches(self, splat: Splat) -> bool:
         if splat.test != self.test or splat.kind != self.kind:
             return False
         if self.site and not _same_site(warn_site(splat.lines[0]), self.site):
             return False
+        if self.stack and not any(_calls(line, self.stack) for line in splat.lines[1:]):
+            return False
         return bool(self.pattern.search(splat.lines[0]))
 
     def describe(self) -> str:
         where = f' at {self.site[0]} {self.site[1]}()' if self.site else ''
-        return f'{self.count} {self.kind} splat(s){where} in {self.test}'
+        many = str(self.count) if self.minimum == self.count else \
+            f'{self.minimum} to {self.count}'
+        return f'{many} {self.kind} splat(s){where} in {self.test}'
 
 
-def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Expected]:
-    """Expected splats of @base (all bases if None).
+def _count(value: str) -> tuple[int, int]:
+    """(minimum, maximum) of a count entry: "N" or "MIN-MAX"; (-1, -1) if neither."""
+    m = re.fullmatch(r'\s*(\d+)\s*(?:-\s*(\d+)\s*)?', value)
+    if not m:
+        return -1, -1
+    return int(m.group(1)), int(m.group(2) or m.group(1))
+
+
+def _calls(line: str, func: str) -> bool:
+    """Whether the stack trace line @line is a frame of @func."""
+    return re.match(rf'\s*(\? )?{re.escape(func)}\+0x', line) is not None
+
+
+def kconfig(build_dir: str | None) -> set[str]:
+    """The options set to y in @build_dir's .config (none without one)."""
+    try:
+        with open(os.path.join(build_dir or '', '.config'), encoding='utf-8') as f:
+            return {ln.split('=', 1)[0] for ln in f if ln.rstrip().endswith('=y')}
+    except OSError:
+        return set()
+
+
+def load_expected(path: str = EXPECTED_INI, base: str | None = None,
+                  options: set[str] | None = None) -> list[Expected]:
+    """Expected splats of @base (all bases if None) in a kernel with @options.
 
     A section is named for its test ("suite.case", or "suite.case @ tag" to
     give a test several entries) and has kind, match (a regex over the
     first line), and optionally bases (default: all; a variant base takes
-    the entries of the base it is a variant of), count (default 1)
-    and, for warnings, site = FILE FUNCTION, which matches the WARN_ON()'s
-    location in both the 6.12 and the 7.3 first-line formats.
+    the entries of the base it is a variant of), count (default 1; or
+    "MIN-MAX" for a report that fires on some boots only, MIN may be 0),
+    config (kernel options, all set in @options, for a splat only a
+    detector reports: "CONFIG_KMSAN"; without @options such an entry is
+    left out), stack (a function that must be a frame in the report's
+    first lines) and, for warnings, site = FILE FUNCTION, which matches
+    the WARN_ON()'s location in both the 6.12 and the 7.3 first-line
+    formats.
 
     A missing or empty file is an error: without its entries every
     warning a test provokes on purpose would be reported as a dozen
@@ -363,20 +411,33 @@ def load_expected(path: str = EXPECTED_INI, base: str | None = None) -> list[Exp
             bases = sec.get('bases', '').split()
             if wanted is not None and bases and not wanted & set(bases):
                 continue
+            needs = set(sec.get('config', '').split())
+            if needs and not needs <= (options or set()):
+                continue
             site = sec.get('site', '').split()
             if site and len(site) != 2:
                 raise RigError(f'{path}: [{name}]: site is "FILE FUNCTION"')
-            count = sec.getint('count', 1)
-            if count < 1:
-                raise RigError(f'{path}: [{name}]: count must be at least 1')
+            minimum, count = _count(sec.get('count', '1'))
+            if count < 1 or not 0 <= minimum <= count:
+                raise RigError(f'{path}: [{name}]: count is N or MIN-MAX, '
+                               'N and MAX at least 1, MIN at most MAX')
             out.append(Expected(name.split(' @ ')[0].strip(), sec['kind'],
                                 re.compile(sec.get('match', '')), count,
-                                tuple(site) if site else None))
+                                tuple(site) if site else None, sec.get('stack') or None,
+                                minimum))
         if not parser.sections():
             raise RigError(f'the allowlist of expected splats {path} has no entries')
     except (KeyError, ValueError, re.error, configparser.Error) as err:
         raise RigError(f'{path}: {err}') from err
     return out
+
+
+def _repeats(kind: str, line: str, last: Splat) -> bool:
+    """Whether a report of @kind starting at @line repeats the splat @last."""
+    if kind != last.kind or kind not in FRAMED or any(k not in (kind, 'lockdep-off') for k in last.also):
+        return False
+    func, before = REPORT_FUNC.search(line), REPORT_FUNC.search(last.lines[0])
+    return func is not None and before is not None and func.group(1) == before.group(1)
 
 
 def judge(text: str, expected: list[Expected] | None = None,
@@ -393,15 +454,19 @@ def judge(text: str, expected: list[Expected] | None = None,
     splats: list[Splat] = []
     for i, line in enumerate(lines):
         kind = classify(line)
-        if not kind:
-            continue
         last = splats[-1] if splats else None
+        if not kind:
+            if last is not None and last.kind in FRAMED and RULE.match(line):
+                last.closed = True
+            continue
         same_test = last is not None and not any(last.lineno - 1 < r < i
                                                  for r in result_lines)
         # Lockdep switching off is the consequence of the report before it,
         # however long that report was.
         if last is not None and same_test and (kind == 'lockdep-off' or
+                          _repeats(kind, line, last) or
                           (not (kind == last.kind == 'warning') and
+                           not (kind == 'warning' and last.closed) and
                            i - (last.lineno - 1) <= REPORT_SPAN)):
             last.also.append(kind)
             continue
@@ -424,7 +489,7 @@ def judge(text: str, expected: list[Expected] | None = None,
                                         f'(console line {splat.lineno}): {splat.lines[0]}',
                                         splat.test))
     for e, n in zip(expected, fired):
-        if e.test in ran and n < e.count:
+        if e.test in ran and n < e.minimum:
             verdict.missing.append(e.test)
             verdict.failures.append(Failure(EXPECTED, f'expected {e.describe()}, {n} fired'
                                             + (f' (/{e.pattern.pattern}/)'

@@ -316,8 +316,9 @@ def judge(name: str, rdir: str, summary: Summary, console: str,
     """
     with open(os.path.join(rdir, 'ktap.txt'), 'w') as f:
         f.write(_ktap(console))
-    verdict = gate.judge(console, gate.load_expected(base=summary.base),
-                         timed_out=timeout is not None)
+    expected = gate.load_expected(base=summary.base,
+                                  options=gate.kconfig(summary.build_dir))
+    verdict = gate.judge(console, expected, timed_out=timeout is not None)
     summary.record(verdict, timeout)
     report.write(rdir, summary, verdict, console)
     report.print_splats(name, verdict)

@@ -274,6 +274,110 @@ class Splats(unittest.TestCase):
         self.assertEqual(v.splats[0].test, 'boot')
 
 
+class KmsanInsideAWarn(unittest.TestCase):
+    """KMSAN reporting the printf arguments of a WARN it interrupts.
+
+    Recorded from the kmsan profile on 7.3.4 (no_relay's
+    xe_rejects_send_if_not_ready): four KMSAN reports in vsnprintf, under
+    __report_bug(), over about 110 lines, then the WARN they interrupted.
+    """
+    TEST = f'{SUITE}.tp_test_finish_order'
+    WARN_SITE = ('drivers/gpu/drm/xe/xe_guc_relay.c', 'xe_guc_relay_send_to_pf')
+
+    def judge(self, expected, snippet=None):
+        snippet = snippet or read('splats/kmsan-warn-args-7.3.txt')
+        log = splice(read('clean-7.3.log'), snippet, 'tp_test_finish_order')
+        rule9 = [e for e in gate.load_expected(base='upstream') if e.test == RULE9]
+        return gate.judge(log, rule9 + expected)
+
+    def kmsan(self, stack='__report_bug'):
+        return gate.Expected(self.TEST, 'kmsan', re.compile(r'uninit-value in vsnprintf\b'),
+                             stack=stack)
+
+    def warning(self):
+        return gate.Expected(self.TEST, 'warning', re.compile(''), site=self.WARN_SITE)
+
+    def test_the_reports_are_one_splat_and_the_warn_its_own(self):
+        v = self.judge([])
+        self.assertEqual([(s.kind, s.test) for s in v.splats],
+                         [('kmsan', self.TEST), ('warning', self.TEST)])
+        # The fourth report starts 83 lines after the first: a repeat, not
+        # a new splat, although beyond REPORT_SPAN.
+        self.assertEqual(v.splats[0].also, ['kmsan'] * 3)
+        self.assertEqual(gate.warn_site(v.splats[1].lines[0]), self.WARN_SITE)
+
+    def test_both_expected_pass(self):
+        v = self.judge([self.kmsan(), self.warning()])
+        self.assertTrue(v.passed, [str(f) for f in v.failures])
+        self.assertEqual(len(v.expected), 3)
+
+    def test_the_warn_is_not_swallowed_by_the_report(self):
+        v = self.judge([self.kmsan()])
+        self.assertEqual([s.kind for s in v.splats], ['warning'])
+
+    def test_stack_must_name_a_frame(self):
+        v = self.judge([self.kmsan(stack='handle_mm_fault'), self.warning()])
+        self.assertEqual([s.kind for s in v.splats], ['kmsan'])
+        self.assertIn(self.TEST, v.missing)
+        # A frame, not a substring of one: "report_bug" is not __report_bug.
+        v = self.judge([self.kmsan(stack='report_bug'), self.warning()])
+        self.assertFalse(v.passed)
+
+    def test_a_different_function_is_a_new_splat(self):
+        snippet = read('splats/kmsan-warn-args-7.3.txt')
+        last = snippet.rindex('BUG: KMSAN: uninit-value in vsnprintf')
+        snippet = snippet[:last] + snippet[last:].replace('in vsnprintf+', 'in other+', 1)
+        v = self.judge([self.kmsan(), self.warning()], snippet)
+        self.assertEqual([s.lines[0].split(' in ')[1] for s in v.splats],
+                         ['other+0xfef/0x15b0'])
+
+    def test_kmsan_entries_need_a_kmsan_kernel(self):
+        def tests(options):
+            return {(e.test, e.kind) for e in gate.load_expected(base='upstream',
+                                                                 options=options)}
+        entry = ('guc_idm.no_init', 'kmsan')
+        self.assertIn(entry, tests({'CONFIG_KMSAN', 'CONFIG_KUNIT'}))
+        self.assertNotIn(entry, tests({'CONFIG_KUNIT'}))
+        self.assertNotIn(entry, tests(None))
+        self.assertIn(('guc_idm.no_init', 'warning'), tests(None))
+
+    def test_a_report_some_boots_draw_may_be_absent(self):
+        # What the boot with no report looks like: the WARN alone.
+        snippet = read('splats/kmsan-warn-args-7.3.txt')
+        warn = snippet[snippet.index('WARNING: drivers/gpu'):]
+        maybe = gate.Expected(self.TEST, 'kmsan', re.compile('vsnprintf'), minimum=0)
+        self.assertTrue(self.judge([maybe, self.warning()], warn).passed)
+        self.assertTrue(self.judge([maybe, self.warning()]).passed)
+        v = self.judge([self.kmsan(), self.warning()], warn)
+        self.assertEqual(v.missing, [self.TEST])
+        self.assertIn('expected 1 kmsan splat(s)', str(v.failures[0]))
+
+    def test_count_is_n_or_a_range(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            ini = os.path.join(tmp, 'expected-splats.ini')
+            for count, want in (('2', (2, 2)), ('0-1', (0, 1)), ('1-3', (1, 3))):
+                with open(ini, 'w') as f:
+                    f.write(f'[a.b]\nkind = kmsan\ncount = {count}\n')
+                e = gate.load_expected(ini)[0]
+                self.assertEqual((e.minimum, e.count), want)
+            for count in ('0', '2-1', 'x', '0-0', '-1'):
+                with self.subTest(count=count):
+                    with open(ini, 'w') as f:
+                        f.write(f'[a.b]\nkind = kmsan\ncount = {count}\n')
+                    with self.assertRaisesRegex(RigError, r'\[a\.b\]|count'):
+                        gate.load_expected(ini)
+        e = gate.Expected('a.b', 'kmsan', re.compile(''), count=1, minimum=0)
+        self.assertEqual(e.describe(), '0 to 1 kmsan splat(s) in a.b')
+
+    def test_kconfig_reads_the_options_set(self):
+        with tempfile.TemporaryDirectory() as bdir:
+            self.assertEqual(gate.kconfig(bdir), set())
+            with open(os.path.join(bdir, '.config'), 'w') as f:
+                f.write('CONFIG_KMSAN=y\n# CONFIG_KASAN is not set\nCONFIG_NR_CPUS=2\n'
+                        'CONFIG_X=m\n')
+            self.assertEqual(gate.kconfig(bdir), {'CONFIG_KMSAN'})
+
+
 class BrokenRuns(unittest.TestCase):
     def test_zero_tests_fails(self):
         v = gate.judge(read('zero-tests.log'))
