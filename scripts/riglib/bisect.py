@@ -129,7 +129,8 @@ def _exec(base: tree.Base, wt: str, bdir: str, jobs: int,
         os.unlink(test_log)
     _, killed = kunitrun.logged(cmd, wt, log, EXEC_TIMEOUT + kunitrun.EXEC_MARGIN)
     console = kunitrun.save_console(bdir, log[:-len('exec.log')] + 'console.log')
-    v = gate.judge(console, gate.load_expected(base=base.name), timed_out=killed)
+    v = gate.judge(console, gate.load_expected(base=base.name, options=gate.kconfig(bdir)),
+                   timed_out=killed)
     return {'passed': v.count('pass'), 'failed': v.count('fail'),
             'skipped': v.count('skip')}, [str(f) for f in v.failures]
 

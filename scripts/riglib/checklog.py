@@ -30,13 +30,15 @@ def read(path: str) -> str:
         raise RigError(f'cannot read {path}: {err.strerror}') from err
 
 
-def check(text: str, base: str | None = None,
-          ktap: bool = True) -> tuple[gate.Verdict, list[gate.Failure]]:
+def check(text: str, base: str | None = None, ktap: bool = True,
+          options: set[str] | None = None) -> tuple[gate.Verdict, list[gate.Failure]]:
     """(verdict, failures) of the log @text, with @base's allowlist.
 
-    Without @ktap, failures about the test structure do not count.
+    Without @ktap, failures about the test structure do not count. @options
+    are the kernel's (gate.kconfig_file()): without them the entries for a
+    detector's kernel (KMSAN) are left out.
     """
-    verdict = gate.judge(text, gate.load_expected(base=base))
+    verdict = gate.judge(text, gate.load_expected(base=base, options=options))
     failures = [f for f in verdict.failures
                 if ktap or f.kind not in gate.STRUCTURE]
     return verdict, failures

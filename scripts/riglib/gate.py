@@ -87,18 +87,21 @@ MARKERS = [(kind, re.compile(pat)) for kind, pat in [
 # own, counted and matched on its own, so an unexpected warning right after
 # an expected one is not swallowed.
 REPORT_SPAN = 80
-# The sanitizers frame a report between two rules of '=': after its closing
-# rule a WARN_ON() is not part of it. KMSAN reports inside the WARN it
-# interrupts (an uninitialised printf argument of the WARN itself), and
-# that WARN, printed after the report, is counted and matched on its own.
+# The sanitizers frame a report between two rules of '='. After its
+# closing rule nothing but lockdep switching itself off or a repeat of it
+# (below) is part of it: KMSAN reports inside the WARN it interrupts (an
+# uninitialised printf argument of the WARN itself), and that WARN,
+# printed after the report, is counted and matched on its own.
 FRAMED = ('kasan', 'kmsan', 'kcsan', 'kfence')
 RULE = re.compile(r'^={20,}\s*$')
-# A sanitizer's report of the same kind in the same function as the splat
-# before it, in the same test and with no other report between, is a
-# repeat of that splat however far apart: KMSAN reports every use of an
-# uninitialised value, so a WARN whose printf arguments it cannot see
-# (inline assembly) draws one report per argument, about 25 lines each.
-REPORT_FUNC = re.compile(r' in ([\w.]+)\+0x')
+# A KMSAN report that starts within REPEAT_GAP lines of the closing rule
+# of the one before it, with the same bug and function, in the same test
+# and with no other report between, repeats it: a WARN whose printf
+# arguments KMSAN cannot see (inline assembly) draws a report per argument
+# and per formatting pass, back to back, with the WARN's own message lines
+# between them.
+REPEAT_GAP = 16
+KMSAN_BUG = re.compile(r'BUG: KMSAN: (.+?) in ([\w.]+)\+0x')
 # The first line of a WARN_ON() report. 6.12:
 #   WARNING: CPU: 0 PID: 1713 at drivers/x.c:164 func+0x36/0x750
 # 7.3 (file first, then the function, then CPU and task):
@@ -142,7 +145,11 @@ class Splat:
         self.lines = lines        # first lines of the report
         self.test = test          # test running when it fired
         self.also: list[str] = []  # kinds of later markers of the same report
-        self.closed = False       # a FRAMED report's closing rule was printed
+        # A FRAMED report: printing (between its rules), or closed, and the
+        # index of its latest closing rule.
+        self.open = kind in FRAMED
+        self.closed = False
+        self.end: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {'kind': self.kind, 'line': self.lineno, 'test': self.test,
@@ -367,13 +374,18 @@ def _count(value: str) -> tuple[int, int]:
 
 def _calls(line: str, func: str) -> bool:
     """Whether the stack trace line @line is a frame of @func."""
-    return re.match(rf'\s*(\? )?{re.escape(func)}\+0x', line) is not None
+    return re.match(rf'\s*{re.escape(func)}\+0x', line) is not None
 
 
 def kconfig(build_dir: str | None) -> set[str]:
-    """The options set to y in @build_dir's .config (none without one)."""
+    """The options set to y (not m) in @build_dir's .config; none without one."""
+    return kconfig_file(os.path.join(build_dir, '.config')) if build_dir else set()
+
+
+def kconfig_file(path: str) -> set[str]:
+    """The options set to y (not m) in the kernel configuration @path."""
     try:
-        with open(os.path.join(build_dir or '', '.config'), encoding='utf-8') as f:
+        with open(path, encoding='utf-8') as f:
             return {ln.split('=', 1)[0] for ln in f if ln.rstrip().endswith('=y')}
     except OSError:
         return set()
@@ -432,12 +444,14 @@ def load_expected(path: str = EXPECTED_INI, base: str | None = None,
     return out
 
 
-def _repeats(kind: str, line: str, last: Splat) -> bool:
-    """Whether a report of @kind starting at @line repeats the splat @last."""
-    if kind != last.kind or kind not in FRAMED or any(k not in (kind, 'lockdep-off') for k in last.also):
+def _repeats(kind: str, line: str, index: int, last: Splat) -> bool:
+    """Whether a report of @kind at line @index (@line) repeats the splat @last."""
+    if kind != 'kmsan' or last.kind != kind or last.end is None or \
+            index - last.end > REPEAT_GAP or \
+            any(k not in (kind, 'lockdep-off') for k in last.also):
         return False
-    func, before = REPORT_FUNC.search(line), REPORT_FUNC.search(last.lines[0])
-    return func is not None and before is not None and func.group(1) == before.group(1)
+    bug, before = KMSAN_BUG.search(line), KMSAN_BUG.search(last.lines[0])
+    return bug is not None and before is not None and bug.groups() == before.groups()
 
 
 def judge(text: str, expected: list[Expected] | None = None,
@@ -456,19 +470,20 @@ def judge(text: str, expected: list[Expected] | None = None,
         kind = classify(line)
         last = splats[-1] if splats else None
         if not kind:
-            if last is not None and last.kind in FRAMED and RULE.match(line):
-                last.closed = True
+            if last is not None and last.open and RULE.match(line):
+                last.open, last.closed, last.end = False, True, i
             continue
         same_test = last is not None and not any(last.lineno - 1 < r < i
                                                  for r in result_lines)
         # Lockdep switching off is the consequence of the report before it,
         # however long that report was.
         if last is not None and same_test and (kind == 'lockdep-off' or
-                          _repeats(kind, line, last) or
-                          (not (kind == last.kind == 'warning') and
-                           not (kind == 'warning' and last.closed) and
+                          _repeats(kind, line, i, last) or
+                          (not (kind == last.kind == 'warning') and not last.closed and
                            i - (last.lineno - 1) <= REPORT_SPAN)):
             last.also.append(kind)
+            if kind in FRAMED:
+                last.open, last.closed = True, False
             continue
         context = [ln for ln in lines[i:i + CONTEXT_LINES * 2] if ln.strip()][:CONTEXT_LINES]
         splats.append(Splat(kind, i + 1, context, ktap.running_at(i)))

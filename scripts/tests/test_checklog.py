@@ -36,6 +36,16 @@ class CheckLog(unittest.TestCase):
         self.assertIn('warning splat in mmu_interval_two_pass.tp_test_finish_order',
                       str(failures[0]))
 
+    def test_kmsan_entries_need_the_kernels_config(self):
+        # guc_idm under KMSAN (the kmsan profile, 7.3.4): the WARN-path
+        # reports the allowlist takes only in a kernel with CONFIG_KMSAN.
+        log = read('check-log', 'kmsan-guc-idm.log')
+        _, failures = checklog.check(log, 'upstream')
+        self.assertEqual([f.kind for f in failures], ['splat'])
+        self.assertIn('kmsan splat in guc_idm.no_init', str(failures[0]))
+        _, failures = checklog.check(log, 'upstream', options={'CONFIG_KMSAN'})
+        self.assertEqual(failures, [])
+
     def test_kselftest_tap(self):
         verdict, failures = checklog.check(read('check-log', 'kselftest-mm.log'))
         self.assertEqual((verdict.count('pass'), verdict.count('skip')), (2, 1))

@@ -331,6 +331,49 @@ class KmsanInsideAWarn(unittest.TestCase):
         self.assertEqual([s.lines[0].split(' in ')[1] for s in v.splats],
                          ['other+0xfef/0x15b0'])
 
+    def reports(self):
+        """The fixture's lines: the cut-here line, then one list per report."""
+        lines = read('splats/kmsan-warn-args-7.3.txt').splitlines(keepends=True)
+        starts = [i for i, ln in enumerate(lines) if ln.startswith('BUG: KMSAN')]
+        return lines, starts
+
+    def test_a_warn_right_after_a_closed_report_is_its_own(self):
+        # Two reports, then the WARN: within REPORT_SPAN of the first
+        # report's line, but after its closing rule.
+        lines, starts = self.reports()
+        warn = next(i for i, ln in enumerate(lines) if ln.startswith('WARNING:'))
+        snippet = ''.join(lines[:starts[2] - 1] + lines[warn:])
+        self.assertLess(warn - (starts[2] - 1) + starts[0], gate.REPORT_SPAN)
+        v = self.judge([], snippet)
+        self.assertEqual([s.kind for s in v.splats], ['kmsan', 'warning'])
+        self.assertTrue(self.judge([self.kmsan(), self.warning()], snippet).passed)
+
+    def test_another_report_between_ends_the_repeats(self):
+        # A report of another kind inside the first: the next KMSAN report
+        # is a splat of its own, with its repeats.
+        lines, starts = self.reports()
+        sleep = 'BUG: sleeping function called from invalid context at mm/x.c:1\n'
+        snippet = ''.join(lines[:starts[0] + 1] + [sleep] + lines[starts[0] + 1:])
+        v = self.judge([], snippet)
+        self.assertEqual([(s.kind, s.also) for s in v.splats],
+                         [('kmsan', ['atomic-sleep']), ('kmsan', ['kmsan', 'kmsan']),
+                          ('warning', [])])
+
+    def test_a_report_far_from_the_one_before_is_no_repeat(self):
+        lines, starts = self.reports()
+        filler = [f'drm-kunit-mock-device: line {k}\n' for k in range(gate.REPEAT_GAP)]
+        snippet = ''.join(lines[:starts[1] - 1] + filler + lines[starts[1] - 1:])
+        v = self.judge([], snippet)
+        self.assertEqual([(s.kind, s.also) for s in v.splats],
+                         [('kmsan', []), ('kmsan', ['kmsan', 'kmsan']), ('warning', [])])
+
+    def test_another_bug_in_the_function_is_no_repeat(self):
+        lines, starts = self.reports()
+        lines[starts[1]] = lines[starts[1]].replace('uninit-value', 'kernel-infoleak')
+        v = self.judge([], ''.join(lines))
+        self.assertEqual([s.lines[0].split(': ')[2].split(' in ')[0] for s in v.splats[:3]],
+                         ['uninit-value', 'kernel-infoleak', 'uninit-value'])
+
     def test_kmsan_entries_need_a_kmsan_kernel(self):
         def tests(options):
             return {(e.test, e.kind) for e in gate.load_expected(base='upstream',
