@@ -22,9 +22,11 @@
 #include <linux/completion.h>
 #include <linux/dma-fence.h>
 #include <linux/dma-resv.h>
+#include <linux/hashtable.h>
 #include <linux/hrtimer.h>
 #include <linux/jump_label.h>
 #include <linux/kref.h>
+#include <linux/log2.h>
 #include <linux/mempool.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -38,12 +40,15 @@
 #include "rig_compat.h"
 
 #define FAKE_GPU_TLB_ENTRIES	64
+/* Buckets of the TLB's lookup index: twice the entries. */
+#define FAKE_GPU_TLB_HASH_BITS	(ilog2(FAKE_GPU_TLB_ENTRIES) + 1)
 #define FAKE_GPU_FINISH_POOL	4	/* finishes a pool VM keeps in reserve */
 
 struct dentry;
 
 /* One cached translation: (asid, virtual page) -> pfn. */
 struct fake_gpu_tlb_entry {
+	struct hlist_node hash;		/* in the device's tlb_hash while valid */
 	u32 asid;
 	bool valid;
 	unsigned long va;
@@ -67,10 +72,19 @@ struct fake_gpu_dev {
 	wait_queue_head_t tlb_idle;	/* woken when @tlb_pending empties */
 	wait_queue_head_t tlb_submitted;	/* woken when an invalidation is queued */
 
-	spinlock_t tlb_lock;		/* @tlb and @tlb_next; held by GPU accesses */
+	spinlock_t tlb_lock;		/* the TLB's three fields; held by GPU accesses */
 	atomic_t stale_reported;	/* the oracle has reported a stale access */
-	unsigned int tlb_next;
+	unsigned int tlb_next;		/* the entry a fill replaces: FIFO */
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
+	/*
+	 * The valid entries of @tlb by (asid, va), so that an access looks at
+	 * one chain, not at every entry: 64 GPUs touching 64 pages each at a
+	 * job's start and end cost 2 x 64^3 compares on the one UML CPU.
+	 * Which translations the TLB holds, and which one a fill evicts, is
+	 * decided by @tlb and @tlb_next alone; a lookup finds what the index
+	 * holds, which fake_gpu_tlb_check() checks is every valid entry.
+	 */
+	DECLARE_HASHTABLE(tlb_hash, FAKE_GPU_TLB_HASH_BITS);
 
 	struct dentry *debugfs;
 	atomic64_t stats[FAKE_GPU_NR_STATS];	/* by enum fake_gpu_stat */

@@ -56,6 +56,23 @@ static const struct dma_fence_ops fake_gpu_tlb_fence_ops = {
 	.get_timeline_name = fake_gpu_tlb_timeline_name,
 };
 
+/* The key of (@asid, @va) in the device's tlb_hash, which hashes it. */
+static unsigned long fake_gpu_tlb_key(u32 asid, unsigned long va)
+{
+	return (va >> PAGE_SHIFT) ^ asid;
+}
+
+/*
+ * Drop @e from the TLB and from the index: a lookup trusts the index. An
+ * entry never filled is in no chain (the device is zeroed, so its node is
+ * unhashed), and hash_del() then does nothing.
+ */
+static void fake_gpu_tlb_evict_locked(struct fake_gpu_tlb_entry *e)
+{
+	hash_del(&e->hash);
+	e->valid = false;
+}
+
 static void fake_gpu_tlb_clear(struct fake_gpu_dev *dev, u32 asid,
 			       unsigned long start, unsigned long end)
 {
@@ -67,7 +84,7 @@ static void fake_gpu_tlb_clear(struct fake_gpu_dev *dev, u32 asid,
 		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
 
 		if (e->valid && e->asid == asid && e->va >= start && e->va < end)
-			e->valid = false;
+			fake_gpu_tlb_evict_locked(e);
 	}
 	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 }
@@ -225,6 +242,7 @@ void fake_gpu_tlb_init(struct fake_gpu_dev *dev)
 {
 	spin_lock_init(&dev->fence_lock);
 	spin_lock_init(&dev->tlb_lock);
+	hash_init(dev->tlb_hash);
 	INIT_LIST_HEAD(&dev->tlb_pending);
 	init_waitqueue_head(&dev->tlb_idle);
 	init_waitqueue_head(&dev->tlb_submitted);
@@ -262,22 +280,22 @@ void fake_gpu_tlb_fill_locked(struct fake_gpu_dev *dev, u32 asid,
 	lockdep_assert_held(&dev->tlb_lock);
 	e = &dev->tlb[dev->tlb_next];
 	dev->tlb_next = (dev->tlb_next + 1) % FAKE_GPU_TLB_ENTRIES;
+	fake_gpu_tlb_evict_locked(e);
 	e->asid = asid;
 	e->va = va;
 	e->pfn = pfn;
 	e->valid = true;
+	hash_add(dev->tlb_hash, &e->hash, fake_gpu_tlb_key(asid, va));
 }
 
 static struct fake_gpu_tlb_entry *
 fake_gpu_tlb_lookup(struct fake_gpu_dev *dev, u32 asid, unsigned long va)
 {
-	unsigned int i;
+	struct fake_gpu_tlb_entry *e;
 
 	lockdep_assert_held(&dev->tlb_lock);
-	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
-		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
-
-		if (e->valid && e->asid == asid && e->va == va)
+	hash_for_each_possible(dev->tlb_hash, e, hash, fake_gpu_tlb_key(asid, va)) {
+		if (e->asid == asid && e->va == va)
 			return e;
 	}
 	return NULL;
@@ -297,7 +315,8 @@ bool fake_gpu_tlb_lookup_locked(struct fake_gpu_dev *dev, u32 asid,
 /*
  * Oracle for one page: the number of TLB entries for (@asid, @va) that do
  * not translate to @pfn, or any entry if the CPU maps nothing there
- * (!@mapped). Compares pfns only, never reads the page.
+ * (!@mapped). Compares pfns only, never reads the page. Scans the entries
+ * themselves, not the index, so an entry the index lost is still seen.
  */
 int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		       bool mapped, unsigned long pfn)
@@ -319,6 +338,14 @@ int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 		    dev->tlb[i].va == va && (!mapped || dev->tlb[i].pfn != pfn))
 			stale++;
 	}
+	/*
+	 * The index holds exactly the valid entries. One it lost would send
+	 * the GPU to the PTEs past a translation it still caches, and no
+	 * access would ever be stale through the TLB: the oracle would go
+	 * blind where it matters, so it checks.
+	 */
+	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++)
+		WARN_ON_ONCE(dev->tlb[i].valid == hlist_unhashed(&dev->tlb[i].hash));
 	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 	return stale;
 }
