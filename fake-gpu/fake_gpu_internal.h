@@ -182,6 +182,11 @@ struct fake_gpu_queue {
 	struct list_head waiting;
 	struct list_head runnable;
 	struct work_struct ring;
+	/*
+	 * When its last job ended. Only the ring reads and writes it: a work
+	 * item never runs concurrently with itself.
+	 */
+	ktime_t busy_until;
 };
 
 extern atomic64_t fake_gpu_pass_seq;

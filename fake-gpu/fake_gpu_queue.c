@@ -10,7 +10,9 @@
  * reservation and nobody would wait for it. A VM may have several queues.
  *
  * Each queue has a ring worker on its device's job workqueue that takes
- * the queue's runnable jobs in order, runs each for its duration, touching
+ * the queue's runnable jobs in order, runs each for its duration (from
+ * when it was made runnable or its predecessor ended, not from when the
+ * worker got a CPU: the GPU's clock does not wait for its emulation), touching
  * its VM's memory whenever a stale access could happen (fake_gpu_job_run(),
  * fake_gpu_access.c), and signals its fence.
  * A job of a normal queue is runnable when submitted.
@@ -43,6 +45,7 @@ struct fake_gpu_job {
 	struct fake_gpu_queue *queue;
 	struct list_head link;		/* on the queue's waiting or runnable list */
 	u32 duration_us;
+	ktime_t ready;			/* made runnable; set under the queue's lock */
 };
 
 static struct fake_gpu_job *to_job(struct dma_fence *fence)
@@ -87,11 +90,13 @@ static bool fake_gpu_job_enable_signaling(struct dma_fence *fence)
 {
 	struct fake_gpu_queue *q = to_job(fence)->queue;
 	struct fake_gpu_job *job, *next;
+	ktime_t now = ktime_get();
 
 	lockdep_assert_held(&q->lock);
 	list_for_each_entry_safe(job, next, &q->waiting, link) {
 		if (job->fence.seqno > fence->seqno)
 			break;
+		job->ready = now;
 		list_move_tail(&job->link, &q->runnable);
 	}
 	queue_work(q->vm->dev->job_wq, &q->ring);
@@ -151,13 +156,26 @@ static void fake_gpu_job_sleep(struct fake_gpu_dev *dev, ktime_t now, ktime_t un
  * the one UML CPU the emulation of 64 GPUs' traffic, not the notifier,
  * set the time of a munmap (docs/bench.md). What is given up: in
  * non-fault mode a stale access is seen at the job's end, not within
- * 50 us; a freed page mapped again by then is missed by the oracle.
+ * 50 us; a freed page mapped again by then is missed by the oracle. And
+ * the job keeps the GPU's time (below): a ring that gets the CPU only
+ * after its job's deadline makes one pass, both the first and the last,
+ * with no periodic ones between.
  */
 static void fake_gpu_job_run(struct fake_gpu_queue *q, struct fake_gpu_job *job)
 {
-	ktime_t deadline = ktime_add_us(ktime_get(), job->duration_us);
+	ktime_t start = max(job->ready, q->busy_until);
+	ktime_t deadline = ktime_add_us(start, job->duration_us);
 	unsigned long pass;
 	ktime_t now;
+
+	/*
+	 * The GPU's clock, not the CPU's: the job starts when it was made
+	 * runnable or when the queue's job before it ended, however late
+	 * this worker got the CPU. On the one UML CPU, 64 rings each
+	 * touching memory as they start would otherwise push every later
+	 * job's end back by the cost of the emulation itself.
+	 */
+	q->busy_until = deadline;
 
 	for (pass = 0; ; pass++) {
 		now = ktime_get();
@@ -326,6 +344,7 @@ int fake_gpu_queue_submit(struct fake_gpu_queue *q, u32 duration_us,
 	if (preempt && !test_bit(DMA_FENCE_FLAG_ENABLE_SIGNAL_BIT, &job->fence.flags)) {
 		list_add_tail(&job->link, &q->waiting);
 	} else {
+		job->ready = ktime_get();
 		list_add_tail(&job->link, &q->runnable);
 		queue_work(vm->dev->job_wq, &q->ring);
 	}
