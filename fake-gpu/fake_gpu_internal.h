@@ -26,7 +26,6 @@
 #include <linux/hrtimer.h>
 #include <linux/jump_label.h>
 #include <linux/kref.h>
-#include <linux/log2.h>
 #include <linux/mempool.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
@@ -40,8 +39,9 @@
 #include "rig_compat.h"
 
 #define FAKE_GPU_TLB_ENTRIES	64
-/* Buckets of the TLB's lookup index: twice the entries. */
-#define FAKE_GPU_TLB_HASH_BITS	(ilog2(FAKE_GPU_TLB_ENTRIES) + 1)
+/* Buckets of the TLB's lookup index: 128, twice the entries. */
+#define FAKE_GPU_TLB_HASH_BITS	7
+static_assert(BIT(FAKE_GPU_TLB_HASH_BITS) == 2 * FAKE_GPU_TLB_ENTRIES);
 #define FAKE_GPU_FINISH_POOL	4	/* finishes a pool VM keeps in reserve */
 
 struct dentry;
@@ -72,7 +72,8 @@ struct fake_gpu_dev {
 	wait_queue_head_t tlb_idle;	/* woken when @tlb_pending empties */
 	wait_queue_head_t tlb_submitted;	/* woken when an invalidation is queued */
 
-	spinlock_t tlb_lock;		/* the TLB's three fields; held by GPU accesses */
+	/* @tlb, @tlb_next and @tlb_hash; held by GPU accesses */
+	spinlock_t tlb_lock;
 	atomic_t stale_reported;	/* the oracle has reported a stale access */
 	unsigned int tlb_next;		/* the entry a fill replaces: FIFO */
 	struct fake_gpu_tlb_entry tlb[FAKE_GPU_TLB_ENTRIES];
@@ -183,8 +184,9 @@ struct fake_gpu_queue {
 	struct list_head runnable;
 	struct work_struct ring;
 	/*
-	 * When its last job ended. Only the ring reads and writes it: a work
-	 * item never runs concurrently with itself.
+	 * When its latest job ends (set as the job starts). Only the ring
+	 * reads and writes it: a work item never runs concurrently with
+	 * itself.
 	 */
 	ktime_t busy_until;
 };

@@ -339,13 +339,18 @@ int fake_gpu_tlb_check(struct fake_gpu_dev *dev, u32 asid, unsigned long va,
 			stale++;
 	}
 	/*
-	 * The index holds exactly the valid entries. One it lost would send
-	 * the GPU to the PTEs past a translation it still caches, and no
-	 * access would ever be stale through the TLB: the oracle would go
-	 * blind where it matters, so it checks.
+	 * The index finds every valid entry, under its own key, and holds no
+	 * other. One it lost would send the GPU to the PTEs past a
+	 * translation it still caches, and no access would ever be stale
+	 * through the TLB: the oracle would go blind where it matters.
 	 */
-	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++)
-		WARN_ON_ONCE(dev->tlb[i].valid == hlist_unhashed(&dev->tlb[i].hash));
+	for (i = 0; i < FAKE_GPU_TLB_ENTRIES; i++) {
+		struct fake_gpu_tlb_entry *e = &dev->tlb[i];
+
+		WARN_ON_ONCE(e->valid ?
+			     fake_gpu_tlb_lookup(dev, e->asid, e->va) != e :
+			     !hlist_unhashed(&e->hash));
+	}
 	spin_unlock_irqrestore(&dev->tlb_lock, flags);
 	return stale;
 }
