@@ -10,11 +10,10 @@
  * reservation and nobody would wait for it. A VM may have several queues.
  *
  * Each queue has a ring worker on its device's job workqueue that takes
- * the queue's runnable jobs in order, runs each for its duration (from
- * when it was made runnable or its predecessor ended, not from when the
- * worker got a CPU: the GPU's clock does not wait for its emulation), touching
- * its VM's memory whenever a stale access could happen (fake_gpu_job_run(),
- * fake_gpu_access.c), and signals its fence.
+ * the queue's runnable jobs in order, runs each for its duration on the
+ * GPU's clock, not the worker's, touching its VM's memory whenever a
+ * stale access could happen (fake_gpu_job_run(), fake_gpu_access.c), and
+ * signals its fence.
  * A job of a normal queue is runnable when submitted.
  * A job of a preempt queue (FAKE_GPU_VM_PREEMPT_JOBS) runs until it is
  * preempted, as xe's long-running jobs behind their preempt fences do:

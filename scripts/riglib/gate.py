@@ -145,11 +145,15 @@ class Splat:
         self.lines = lines        # first lines of the report
         self.test = test          # test running when it fired
         self.also: list[str] = []  # kinds of later markers of the same report
-        # A FRAMED report: printing (between its rules), or closed, and the
-        # index of its latest closing rule.
+        # A FRAMED report: printing (between its rules), and the index of
+        # its latest closing rule.
         self.open = kind in FRAMED
-        self.closed = False
         self.end: int | None = None
+
+    @property
+    def closed(self) -> bool:
+        """A FRAMED report whose closing rule was printed, and no repeat since."""
+        return not self.open and self.end is not None
 
     def to_json(self) -> dict[str, Any]:
         return {'kind': self.kind, 'line': self.lineno, 'test': self.test,
@@ -471,7 +475,7 @@ def judge(text: str, expected: list[Expected] | None = None,
         last = splats[-1] if splats else None
         if not kind:
             if last is not None and last.open and RULE.match(line):
-                last.open, last.closed, last.end = False, True, i
+                last.open, last.end = False, i
             continue
         same_test = last is not None and not any(last.lineno - 1 < r < i
                                                  for r in result_lines)
@@ -483,7 +487,7 @@ def judge(text: str, expected: list[Expected] | None = None,
                            i - (last.lineno - 1) <= REPORT_SPAN)):
             last.also.append(kind)
             if kind in FRAMED:
-                last.open, last.closed = True, False
+                last.open = True
             continue
         context = [ln for ln in lines[i:i + CONTEXT_LINES * 2] if ln.strip()][:CONTEXT_LINES]
         splats.append(Splat(kind, i + 1, context, ktap.running_at(i)))
